@@ -1,0 +1,45 @@
+"""The one error hierarchy. The gRPC edge maps each class to a status code (see
+channel_adapters/errors.py); anything else becomes INTERNAL and is logged."""
+
+from __future__ import annotations
+
+
+class FoureyesError(Exception):
+    """Base of every error foureyes raises on purpose."""
+
+
+class InvalidRequest(FoureyesError):
+    """The caller sent something malformed (INVALID_ARGUMENT)."""
+
+
+class NotFound(FoureyesError):
+    """The named case, seat or customer is unknown (NOT_FOUND)."""
+
+
+class Conflict(FoureyesError):
+    """The request contradicts the current state, e.g. a stale case version or an
+    idempotency key reused for a different request (FAILED_PRECONDITION)."""
+
+
+class PermissionDenied(FoureyesError):
+    """The caller may not do this, e.g. review a case it initiated (PERMISSION_DENIED)."""
+
+
+class Unavailable(FoureyesError):
+    """A part of the service is not reachable right now; retry later (UNAVAILABLE)."""
+
+
+class RuleError(FoureyesError):
+    """One problem in a rule file, located as `file:line: rule-id: message`."""
+
+    def __init__(self, file: str, line: int, rule_id: str, message: str) -> None:
+        self.file, self.line, self.rule_id, self.message = file, line, rule_id, message
+        super().__init__(f"{file}:{line}: {rule_id or '-'}: {message}")
+
+
+class RuleSetError(FoureyesError):
+    """A rule set was refused; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[RuleError]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

@@ -1,0 +1,393 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    NOT_REQUIRED: _ClassVar[Outcome]
+    REQUIRED: _ClassVar[Outcome]
+    REJECTED: _ClassVar[Outcome]
+
+class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODE_UNSPECIFIED: _ClassVar[Mode]
+    REMOTE: _ClassVar[Mode]
+    ONSITE: _ClassVar[Mode]
+
+class CaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CASE_STATE_UNSPECIFIED: _ClassVar[CaseState]
+    CREATED: _ClassVar[CaseState]
+    QUEUED: _ClassVar[CaseState]
+    OFFERED: _ClassVar[CaseState]
+    IN_REVIEW: _ClassVar[CaseState]
+    APPROVED: _ClassVar[CaseState]
+    REJECTED_BY_AUTHORIZER: _ClassVar[CaseState]
+    RETURNED: _ClassVar[CaseState]
+    CANCELLED: _ClassVar[CaseState]
+    EXPIRED: _ClassVar[CaseState]
+
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    APPROVE: _ClassVar[Verdict]
+    REJECT: _ClassVar[Verdict]
+    RETURN: _ClassVar[Verdict]
+OUTCOME_UNSPECIFIED: Outcome
+NOT_REQUIRED: Outcome
+REQUIRED: Outcome
+REJECTED: Outcome
+MODE_UNSPECIFIED: Mode
+REMOTE: Mode
+ONSITE: Mode
+CASE_STATE_UNSPECIFIED: CaseState
+CREATED: CaseState
+QUEUED: CaseState
+OFFERED: CaseState
+IN_REVIEW: CaseState
+APPROVED: CaseState
+REJECTED_BY_AUTHORIZER: CaseState
+RETURNED: CaseState
+CANCELLED: CaseState
+EXPIRED: CaseState
+VERDICT_UNSPECIFIED: Verdict
+APPROVE: Verdict
+REJECT: Verdict
+RETURN: Verdict
+
+class Customer(_message.Message):
+    __slots__ = ("age", "risk_level", "segment")
+    AGE_FIELD_NUMBER: _ClassVar[int]
+    RISK_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    age: int
+    risk_level: int
+    segment: str
+    def __init__(self, age: _Optional[int] = ..., risk_level: _Optional[int] = ..., segment: _Optional[str] = ...) -> None: ...
+
+class Transaction(_message.Message):
+    __slots__ = ("code", "amount", "currency", "account", "account_status", "customer_id", "customer", "trigger_codes", "idempotency_key", "product_risk_level", "extra")
+    class ExtraEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_CODES_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_RISK_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    amount: str
+    currency: str
+    account: str
+    account_status: str
+    customer_id: str
+    customer: Customer
+    trigger_codes: _containers.RepeatedScalarFieldContainer[str]
+    idempotency_key: str
+    product_risk_level: int
+    extra: _containers.ScalarMap[str, str]
+    def __init__(self, code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account: _Optional[str] = ..., account_status: _Optional[str] = ..., customer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., trigger_codes: _Optional[_Iterable[str]] = ..., idempotency_key: _Optional[str] = ..., product_risk_level: _Optional[int] = ..., extra: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ImageRequirement(_message.Message):
+    __slots__ = ("combination", "at_least", "of", "kind", "type")
+    class Combination(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        COMBINATION_UNSPECIFIED: _ClassVar[ImageRequirement.Combination]
+        ALL_OF: _ClassVar[ImageRequirement.Combination]
+        ANY_OF: _ClassVar[ImageRequirement.Combination]
+        AT_LEAST: _ClassVar[ImageRequirement.Combination]
+    COMBINATION_UNSPECIFIED: ImageRequirement.Combination
+    ALL_OF: ImageRequirement.Combination
+    ANY_OF: ImageRequirement.Combination
+    AT_LEAST: ImageRequirement.Combination
+    COMBINATION_FIELD_NUMBER: _ClassVar[int]
+    AT_LEAST_FIELD_NUMBER: _ClassVar[int]
+    OF_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    combination: ImageRequirement.Combination
+    at_least: int
+    of: _containers.RepeatedCompositeFieldContainer[ImageRequirement]
+    kind: str
+    type: str
+    def __init__(self, combination: _Optional[_Union[ImageRequirement.Combination, str]] = ..., at_least: _Optional[int] = ..., of: _Optional[_Iterable[_Union[ImageRequirement, _Mapping]]] = ..., kind: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
+
+class Scene(_message.Message):
+    __slots__ = ("id", "name", "category", "business_type", "review_points")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_POINTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    category: str
+    business_type: str
+    review_points: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., business_type: _Optional[str] = ..., review_points: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class FiredRule(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Decision(_message.Message):
+    __slots__ = ("outcome", "case_id", "mode", "authority_level", "approvers", "scene", "images", "fired", "rules_version", "sla_seconds")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    FIRED_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SLA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    outcome: Outcome
+    case_id: str
+    mode: Mode
+    authority_level: int
+    approvers: int
+    scene: Scene
+    images: ImageRequirement
+    fired: _containers.RepeatedCompositeFieldContainer[FiredRule]
+    rules_version: str
+    sla_seconds: int
+    def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., case_id: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., rules_version: _Optional[str] = ..., sla_seconds: _Optional[int] = ...) -> None: ...
+
+class CaseUpdate(_message.Message):
+    __slots__ = ("case_id", "state", "version", "seat_id", "reason_code", "reason_text", "missing", "approvals", "approvers", "final")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_TEXT_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    state: CaseState
+    version: int
+    seat_id: str
+    reason_code: str
+    reason_text: str
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    approvals: int
+    approvers: int
+    final: bool
+    def __init__(self, case_id: _Optional[str] = ..., state: _Optional[_Union[CaseState, str]] = ..., version: _Optional[int] = ..., seat_id: _Optional[str] = ..., reason_code: _Optional[str] = ..., reason_text: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., approvals: _Optional[int] = ..., approvers: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+
+class WatchCaseRequest(_message.Message):
+    __slots__ = ("case_id",)
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    def __init__(self, case_id: _Optional[str] = ...) -> None: ...
+
+class CancelCaseRequest(_message.Message):
+    __slots__ = ("case_id", "reason")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    reason: str
+    def __init__(self, case_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TellerRequest(_message.Message):
+    __slots__ = ("operator_id", "outlet_id", "terminal_id", "transaction")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    outlet_id: str
+    terminal_id: str
+    transaction: Transaction
+    def __init__(self, operator_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., terminal_id: _Optional[str] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
+
+class SelfServiceRequest(_message.Message):
+    __slots__ = ("device_id", "location", "outlet_id", "transaction")
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    location: str
+    outlet_id: str
+    transaction: Transaction
+    def __init__(self, device_id: _Optional[str] = ..., location: _Optional[str] = ..., outlet_id: _Optional[str] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
+
+class MobileRequest(_message.Message):
+    __slots__ = ("app_id", "session_id", "device_id", "transaction")
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    app_id: str
+    session_id: str
+    device_id: str
+    transaction: Transaction
+    def __init__(self, app_id: _Optional[str] = ..., session_id: _Optional[str] = ..., device_id: _Optional[str] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
+
+class Login(_message.Message):
+    __slots__ = ("seat_id", "operator_id", "authority_level", "skills")
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    seat_id: str
+    operator_id: str
+    authority_level: int
+    skills: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Accept(_message.Message):
+    __slots__ = ("case_id",)
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    def __init__(self, case_id: _Optional[str] = ...) -> None: ...
+
+class Decline(_message.Message):
+    __slots__ = ("case_id",)
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    def __init__(self, case_id: _Optional[str] = ...) -> None: ...
+
+class Decide(_message.Message):
+    __slots__ = ("case_id", "version", "verdict", "reason_code", "reason_text", "missing")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_TEXT_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    version: int
+    verdict: Verdict
+    reason_code: str
+    reason_text: str
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reason_code: _Optional[str] = ..., reason_text: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SeatMessage(_message.Message):
+    __slots__ = ("login", "accept", "decline", "decide")
+    LOGIN_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    DECLINE_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_FIELD_NUMBER: _ClassVar[int]
+    login: Login
+    accept: Accept
+    decline: Decline
+    decide: Decide
+    def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ...) -> None: ...
+
+class CaseDetails(_message.Message):
+    __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    INITIATOR_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    FIRED_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    APPROVERS_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_CODE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_MASKED_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    version: int
+    channel: str
+    initiator: str
+    scene: Scene
+    images: ImageRequirement
+    fired: _containers.RepeatedCompositeFieldContainer[FiredRule]
+    authority_level: int
+    approvers: int
+    approvals: int
+    mode: Mode
+    transaction_code: str
+    amount: str
+    currency: str
+    account_masked: str
+    customer_id: str
+    rules_version: str
+    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., initiator: _Optional[str] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., approvals: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+
+class Offer(_message.Message):
+    __slots__ = ("case", "expires_in_ms")
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_MS_FIELD_NUMBER: _ClassVar[int]
+    case: CaseDetails
+    expires_in_ms: int
+    def __init__(self, case: _Optional[_Union[CaseDetails, _Mapping]] = ..., expires_in_ms: _Optional[int] = ...) -> None: ...
+
+class Assigned(_message.Message):
+    __slots__ = ("case",)
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    case: CaseDetails
+    def __init__(self, case: _Optional[_Union[CaseDetails, _Mapping]] = ...) -> None: ...
+
+class Revoked(_message.Message):
+    __slots__ = ("case_id", "reason")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    reason: str
+    def __init__(self, case_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class LoggedIn(_message.Message):
+    __slots__ = ("seat_id",)
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    seat_id: str
+    def __init__(self, seat_id: _Optional[str] = ...) -> None: ...
+
+class SeatError(_message.Message):
+    __slots__ = ("case_id", "code", "message")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    code: str
+    message: str
+    def __init__(self, case_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SeatEvent(_message.Message):
+    __slots__ = ("logged_in", "offer", "assigned", "revoked", "decided", "error")
+    LOGGED_IN_FIELD_NUMBER: _ClassVar[int]
+    OFFER_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    logged_in: LoggedIn
+    offer: Offer
+    assigned: Assigned
+    revoked: Revoked
+    decided: CaseUpdate
+    error: SeatError
+    def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ...) -> None: ...

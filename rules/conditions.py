@@ -1,0 +1,284 @@
+"""The condition language shared by trigger rules, image rules and history counters.
+
+A condition is written in YAML as a mapping of `field: test` entries (all must hold) or with
+`all:`, `any:` and `not:` keys, e.g.
+
+    when:
+      transaction.code: {in: [CASH_WITHDRAWAL]}
+      transaction.amount: {gte: $large_cash}
+
+It is parsed once into a small tree, then either compiled to durable_rules JSON (rules) or
+evaluated directly (history counter filters, which run before the rules see the facts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+NUMBER = "number"
+TEXT = "text"
+LIST = "list"
+
+# Every fact a channel request can carry; history.* and extra.* are added per rule set.
+FIELDS: dict[str, str] = {
+    "channel": TEXT,
+    "operator.id": TEXT,
+    "outlet.id": TEXT,
+    "terminal.id": TEXT,
+    "device.id": TEXT,
+    "device.location": TEXT,
+    "app.id": TEXT,
+    "session.id": TEXT,
+    "transaction.code": TEXT,
+    "transaction.amount": NUMBER,
+    "transaction.currency": TEXT,
+    "transaction.account": TEXT,
+    "transaction.account_status": TEXT,
+    "transaction.product_risk_level": NUMBER,
+    "customer.id": TEXT,
+    "customer.age": NUMBER,
+    "customer.risk_level": NUMBER,
+    "customer.segment": TEXT,
+    "trigger_codes": LIST,
+}
+
+OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "prefix", "matches",
+       "exists", "contains")
+_NEGATION = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte",
+             "in": "not_in", "not_in": "in"}
+_PREFIX_OK = re.compile(r"^[A-Za-z0-9_\-]*$")
+
+
+class ConditionError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    field: str
+
+
+@dataclass(frozen=True)
+class Test:
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+Condition = Union[Test, All, AnyOf]
+
+
+def line_of(node: Any, default: int) -> int:
+    return int(getattr(node, "line", default))
+
+
+def parse(node: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int) -> Condition:
+    """Parse YAML into a condition tree, resolving `$param` references and checking fields."""
+    line = line_of(node, line)
+    if isinstance(node, list):
+        return All(tuple(parse(item, fields, params, line) for item in node))
+    if not isinstance(node, dict) or not node:
+        raise ConditionError(line, "a condition must be a non-empty mapping or list")
+    items: list[Condition] = []
+    for key, value in node.items():
+        if key == "all":
+            items.append(All(tuple(parse(v, fields, params, line) for v in _as_list(value, line))))
+        elif key == "any":
+            items.append(AnyOf(tuple(parse(v, fields, params, line) for v in _as_list(value, line))))
+        elif key == "not":
+            items.append(negate(parse(value, fields, params, line), line))
+        else:
+            items.extend(_parse_tests(str(key), value, fields, params, line))
+    return items[0] if len(items) == 1 else All(tuple(items))
+
+
+def _as_list(value: Any, line: int) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise ConditionError(line, "all/any take a non-empty list")
+    return value
+
+
+def _parse_tests(
+    name: str, spec: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int
+) -> list[Condition]:
+    kind = fields.get(name)
+    if kind is None:
+        raise ConditionError(line, f"unknown field {name!r}")
+    if not isinstance(spec, dict):
+        spec = {"contains" if kind == LIST else "eq": spec}
+    tests: list[Condition] = []
+    for op, raw in spec.items():
+        if op not in OPS:
+            raise ConditionError(line, f"unknown operator {op!r} on {name} (use one of {', '.join(OPS)})")
+        value = _resolve(raw, params, fields, line)
+        _check_value(name, kind, op, value, line)
+        tests.append(Test(name, op, value))
+    return tests
+
+
+def _resolve(raw: Any, params: Mapping[str, Any], fields: Mapping[str, str], line: int) -> Any:
+    if isinstance(raw, list):
+        return tuple(_resolve(v, params, fields, line) for v in raw)
+    if isinstance(raw, dict) and set(raw) == {"field"}:
+        ref = str(raw["field"])
+        if ref not in fields:
+            raise ConditionError(line, f"unknown field {ref!r}")
+        return FieldRef(ref)
+    if isinstance(raw, str) and raw.startswith("$"):
+        if raw[1:] not in params:
+            raise ConditionError(line, f"unknown parameter {raw!r}")
+        return params[raw[1:]]
+    return raw
+
+
+def _check_value(name: str, kind: str, op: str, value: Any, line: int) -> None:
+    def number(v: Any) -> bool:
+        return isinstance(v, FieldRef) or (isinstance(v, int | float) and not isinstance(v, bool))
+
+    if op == "exists":
+        if not isinstance(value, bool):
+            raise ConditionError(line, f"{name}: exists takes true or false")
+    elif op in ("in", "not_in"):
+        if not isinstance(value, tuple) or not value:
+            raise ConditionError(line, f"{name}: {op} takes a non-empty list")
+        if kind == NUMBER and not all(number(v) for v in value):
+            raise ConditionError(line, f"{name}: {op} takes numbers")
+    elif op == "between":
+        if not (isinstance(value, tuple) and len(value) == 2 and all(number(v) for v in value)):
+            raise ConditionError(line, f"{name}: between takes [low, high] numbers")
+        if value[0] > value[1]:
+            raise ConditionError(line, f"{name}: between {value[0]} and {value[1]} can never hold")
+    elif op in ("lt", "lte", "gt", "gte"):
+        if kind != NUMBER or not number(value):
+            raise ConditionError(line, f"{name}: {op} compares numbers")
+    elif op == "prefix":
+        if kind != TEXT or not isinstance(value, str) or not _PREFIX_OK.match(value):
+            raise ConditionError(line, f"{name}: prefix takes letters, digits, '_' and '-'")
+    elif op == "matches":
+        if kind != TEXT or not isinstance(value, str):
+            raise ConditionError(line, f"{name}: matches takes a pattern")
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ConditionError(line, f"{name}: bad pattern {value!r}: {e}") from None
+    elif op == "contains":
+        if kind != LIST:
+            raise ConditionError(line, f"{name}: contains applies to lists only")
+    elif kind == NUMBER and not number(value):
+        raise ConditionError(line, f"{name}: {op} compares numbers, got {value!r}")
+    elif kind == TEXT and not isinstance(value, str | FieldRef):
+        raise ConditionError(line, f"{name}: {op} compares text, got {value!r} (quote it)")
+
+
+def negate(cond: Condition, line: int) -> Condition:
+    """Push `not` down to the tests; durable_rules has no negation operator of its own."""
+    if isinstance(cond, All):
+        return AnyOf(tuple(negate(c, line) for c in cond.items))
+    if isinstance(cond, AnyOf):
+        return All(tuple(negate(c, line) for c in cond.items))
+    if cond.op in _NEGATION:
+        return Test(cond.field, _NEGATION[cond.op], cond.value)
+    if cond.op == "exists":
+        return Test(cond.field, "exists", not cond.value)
+    if cond.op == "between":
+        low, high = cond.value
+        return AnyOf((Test(cond.field, "lt", low), Test(cond.field, "gt", high)))
+    raise ConditionError(line, f"{cond.field}: 'not' cannot be applied to {cond.op}")
+
+
+# ------------------------------------------------------------------ compile to durable_rules
+
+
+def to_durable(cond: Condition) -> dict[str, Any]:
+    if isinstance(cond, All):
+        return {"$and": [to_durable(c) for c in cond.items]}
+    if isinstance(cond, AnyOf):
+        return {"$or": [to_durable(c) for c in cond.items]}
+    f, op, v = cond.field, cond.op, cond.value
+    if op == "eq":
+        return {f: _ref(v)}
+    if op in ("ne", "lt", "lte", "gt", "gte"):
+        return {"$neq" if op == "ne" else f"${op}": {f: _ref(v)}}
+    if op == "in":
+        return {"$or": [{f: _ref(x)} for x in v]}
+    if op == "not_in":
+        return {"$and": [{"$neq": {f: _ref(x)}} for x in v]}
+    if op == "between":
+        return {"$and": [{"$gte": {f: _ref(v[0])}}, {"$lte": {f: _ref(v[1])}}]}
+    if op == "exists":
+        return {"$ex" if v else "$nex": {f: 1}}
+    if op == "contains":
+        return {"$iany": {f: {"$i": v}}}
+    if op == "prefix":
+        return {"$mt": {f: f"{v}.*"}}
+    return {"$mt": {f: v}}  # matches: durable_rules matches the whole text
+
+
+def _ref(v: Any) -> Any:
+    return {"$m": v.field} if isinstance(v, FieldRef) else v
+
+
+# ------------------------------------------------------------------ direct evaluation
+
+
+def evaluate(cond: Condition, facts: Mapping[str, Any]) -> bool:
+    """The same semantics as the compiled form, for filters evaluated outside durable_rules:
+    a test on a missing field is false (except `exists: false`)."""
+    if isinstance(cond, All):
+        return all(evaluate(c, facts) for c in cond.items)
+    if isinstance(cond, AnyOf):
+        return any(evaluate(c, facts) for c in cond.items)
+    if cond.op == "exists":
+        return (cond.field in facts) == cond.value
+    if cond.field not in facts:
+        return False
+    actual = facts[cond.field]
+    value = cond.value
+    if isinstance(value, FieldRef):
+        if value.field not in facts:
+            return False
+        value = facts[value.field]
+    try:
+        return bool(_TESTS[cond.op](actual, value))
+    except TypeError:
+        return False
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, v: a == v,
+    "ne": lambda a, v: a != v,
+    "lt": lambda a, v: a < v,
+    "lte": lambda a, v: a <= v,
+    "gt": lambda a, v: a > v,
+    "gte": lambda a, v: a >= v,
+    "in": lambda a, v: a in v,
+    "not_in": lambda a, v: a not in v,
+    "between": lambda a, v: v[0] <= a <= v[1],
+    "contains": lambda a, v: v in a,
+    "prefix": lambda a, v: str(a).startswith(v),
+    "matches": lambda a, v: re.fullmatch(v, str(a)) is not None,
+}
+
+
+def fields_of(cond: Condition) -> set[str]:
+    if isinstance(cond, All | AnyOf):
+        return set().union(*(fields_of(c) for c in cond.items))
+    refs = {cond.field}
+    if isinstance(cond.value, FieldRef):
+        refs.add(cond.value.field)
+    return refs

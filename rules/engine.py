@@ -1,0 +1,80 @@
+"""The only module that talks to durable_rules.
+
+durable_rules 2.0.28 is unmaintained and has sharp edges (see DESIGN.md, "Measured pitfalls"):
+at most 1024 sessions per ruleset, a background thread that segfaults after delete_state,
+ruleset names that can never be registered twice. So: one session, the background thread
+disabled, each request asserted as a fact and retracted again, and every compiled rule set
+registered under a name of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from durable import engine as durable
+
+from foureyes.rules.conditions import Condition, to_durable
+
+_names = itertools.count(1)
+
+
+class _Host(durable.Host):  # type: ignore[misc]
+    def __init__(self, actions: Mapping[str, Callable[[Any], None]]) -> None:
+        self._actions = actions
+        super().__init__()
+
+    def _run(self) -> None:
+        # The dispatcher thread only serves timers and queued actions, which we do not use,
+        # and it crashes the process after delete_state.
+        pass
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return self._actions[action_name]
+
+
+class DurableRules:
+    """A compiled set of named conditions; `matches(facts)` returns the names that hold."""
+
+    def __init__(self, label: str, rules: Iterable[tuple[str, Condition]]) -> None:
+        self._fired: list[str] = []
+        definition: dict[str, Any] = {}
+        actions: dict[str, Callable[[Any], None]] = {}
+        for i, (name, cond) in enumerate(rules):
+            key = f"r{i}"
+            definition[key] = {"all": [{"m": to_durable(cond)}], "run": key}
+            actions[key] = self._recorder(name)
+        self.size = len(definition)
+        self._name = f"{label}#{next(_names)}"
+        self._host = _Host(actions)
+        # The C core is not re-entrant for one session and asserts may come from several
+        # threads (a gRPC server's executor); assert-collect-retract must be one step.
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        if definition:
+            self._host.set_rulesets({self._name: definition})
+
+    def _recorder(self, name: str) -> Callable[[Any], None]:
+        def record(_closure: Any) -> None:
+            self._fired.append(name)
+
+        return record
+
+    def matches(self, facts: Mapping[str, Any]) -> list[str]:
+        if not self.size:
+            return []
+        fact = dict(facts)
+        with self._lock:
+            fact["id"] = next(self._ids)  # identical facts would otherwise be deduplicated
+            self._fired.clear()
+            try:
+                self._host.assert_fact(self._name, fact)
+            except durable.MessageNotHandledException:
+                pass  # no rule matched; the fact may still be stored, so retract it all the same
+            try:
+                self._host.retract_fact(self._name, fact)
+            except durable.MessageNotHandledException:
+                pass
+            return list(self._fired)
