@@ -1,0 +1,219 @@
+"""The case: one authorization request's life as a state machine. Plain Python, no Ray.
+
+    QUEUED ──offer──▶ OFFERED ──accept──▶ IN_REVIEW ──approve──▶ APPROVED
+      ▲                  │ decline/timeout     │ ├──reject──▶ REJECTED
+      └──────────────────┘◀── approve 1 of 2 ──┘ └──return──▶ RETURNED ──supplement──▶ QUEUED
+    any open state ──cancel──▶ CANCELLED        any open state ──expire──▶ EXPIRED
+
+Every transition bumps the version and yields one event; decisions name the version they were
+made on, so a late or repeated decision is refused instead of applied twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from foureyes.errors import Conflict, InvalidRequest, PermissionDenied
+
+
+class CaseState(enum.StrEnum):
+    CREATED = "CREATED"
+    QUEUED = "QUEUED"
+    OFFERED = "OFFERED"
+    IN_REVIEW = "IN_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    RETURNED = "RETURNED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+FINAL = frozenset({CaseState.APPROVED, CaseState.REJECTED, CaseState.CANCELLED, CaseState.EXPIRED})
+WAITING_FOR_SEAT = frozenset({CaseState.QUEUED, CaseState.OFFERED})
+
+
+class Verdict(enum.StrEnum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+    RETURN = "RETURN"
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """What the gateway knows when it creates a case; never changes afterwards."""
+
+    case_id: str
+    fingerprint: str  # of the channel request, to refuse a reused idempotency key
+    channel: str
+    initiator: str  # the operator (teller) or device/session that asked
+    outlet: str
+    customer_id: str
+    transaction_code: str
+    amount: str
+    currency: str
+    account_masked: str
+    mode: str  # remote | onsite
+    level: int
+    approvers: int
+    priority: int
+    sla_seconds: int
+    category: str
+    scene: dict[str, Any]
+    images: dict[str, Any] | None
+    fired: list[dict[str, str]]
+    rules_version: str
+    created_at: float
+
+
+@dataclass
+class Case:
+    spec: CaseSpec
+    state: CaseState = CaseState.CREATED
+    version: int = 0
+    seat_id: str = ""
+    reviewer: str = ""  # operator id of the seat reviewing now
+    approvals: list[str] = field(default_factory=list)  # operator ids, in order
+    reason_code: str = ""
+    reason_text: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def case_id(self) -> str:
+        return self.spec.case_id
+
+    @property
+    def open(self) -> bool:
+        return self.state not in FINAL
+
+    # --------------------------------------------------------------------- transitions
+
+    def _event(self, kind: str, state: CaseState, **data: Any) -> dict[str, Any]:
+        self.state = state
+        self.version += 1
+        return {"kind": kind, "state": state.value, "version": self.version, "at": time.time(),
+                "data": data}
+
+    def create(self) -> dict[str, Any]:
+        if self.version:
+            raise Conflict(f"case {self.case_id} exists already")
+        return self._event("created", CaseState.QUEUED)
+
+    def offer(self, seat_id: str) -> dict[str, Any]:
+        self._expect(CaseState.QUEUED)
+        self.seat_id = seat_id
+        return self._event("offered", CaseState.OFFERED, seat_id=seat_id)
+
+    def offer_lapsed(self, seat_id: str, why: str) -> dict[str, Any] | None:
+        if self.state is not CaseState.OFFERED or self.seat_id != seat_id:
+            return None  # already accepted or moved on: nothing to undo
+        self.seat_id = ""
+        return self._event("offer-lapsed", CaseState.QUEUED, seat_id=seat_id, why=why)
+
+    def begin_review(self, seat_id: str, operator_id: str) -> dict[str, Any]:
+        if self.state not in WAITING_FOR_SEAT:
+            raise Conflict(f"case {self.case_id} is {self.state.value}, not waiting for a seat")
+        self.check_reviewer(operator_id)
+        self.seat_id, self.reviewer = seat_id, operator_id
+        return self._event("review-started", CaseState.IN_REVIEW, seat_id=seat_id,
+                           operator_id=operator_id)
+
+    def check_reviewer(self, operator_id: str) -> None:
+        if operator_id == self.spec.initiator:
+            raise PermissionDenied("an operator never authorizes a case they initiated")
+        if operator_id in self.approvals:
+            raise PermissionDenied("a second approval must come from a different authorizer")
+
+    def decide(self, seat_id: str, version: int, verdict: Verdict, reason_code: str = "",
+               reason_text: str = "", missing: list[str] | None = None) -> dict[str, Any]:
+        if self.state is not CaseState.IN_REVIEW or self.seat_id != seat_id:
+            raise PermissionDenied(f"case {self.case_id} is not in review at seat {seat_id}")
+        if version != self.version:
+            raise Conflict(f"case {self.case_id} is at version {self.version}, "
+                           f"the decision was made on version {version}")
+        if verdict is Verdict.APPROVE:
+            self.approvals.append(self.reviewer)
+            self.reviewer = ""
+            if len(self.approvals) < self.spec.approvers:
+                return self._event("approved-partly", CaseState.QUEUED, seat_id=seat_id,
+                                   approvals=len(self.approvals))
+            return self._event("approved", CaseState.APPROVED, seat_id=seat_id)
+        if not reason_code:
+            raise InvalidRequest("a rejection or return needs a reason code")
+        self.reason_code, self.reason_text = reason_code, reason_text
+        self.reviewer = ""
+        if verdict is Verdict.REJECT:
+            return self._event("rejected", CaseState.REJECTED, seat_id=seat_id,
+                               reason_code=reason_code, reason_text=reason_text)
+        self.missing = list(missing or [])
+        return self._event("returned", CaseState.RETURNED, seat_id=seat_id,
+                           reason_code=reason_code, reason_text=reason_text, missing=self.missing)
+
+    def requeue(self, why: str) -> dict[str, Any] | None:
+        """The seat went away (or the service restarted) before deciding."""
+        if self.state not in (CaseState.OFFERED, CaseState.IN_REVIEW):
+            return None
+        seat, self.seat_id, self.reviewer = self.seat_id, "", ""
+        return self._event("requeued", CaseState.QUEUED, seat_id=seat, why=why)
+
+    def supplement(self) -> dict[str, Any]:
+        self._expect(CaseState.RETURNED)
+        self.missing = []
+        return self._event("supplemented", CaseState.QUEUED)
+
+    def cancel(self, reason: str) -> dict[str, Any]:
+        if not self.open:
+            raise Conflict(f"case {self.case_id} is {self.state.value} already")
+        self.reason_code, self.reason_text = "CANCELLED", reason
+        return self._event("cancelled", CaseState.CANCELLED, reason=reason)
+
+    def _expect(self, state: CaseState) -> None:
+        if self.state is not state:
+            raise Conflict(f"case {self.case_id} is {self.state.value}, not {state.value}")
+
+    # --------------------------------------------------------------------- views
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["state"] = self.state.value
+        doc["case_id"] = self.case_id
+        doc["open"] = self.open
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Case:
+        return cls(
+            spec=CaseSpec(**doc["spec"]), state=CaseState(doc["state"]), version=doc["version"],
+            seat_id=doc["seat_id"], reviewer=doc["reviewer"], approvals=list(doc["approvals"]),
+            reason_code=doc["reason_code"], reason_text=doc["reason_text"],
+            missing=list(doc["missing"]),
+        )
+
+    def update(self) -> dict[str, Any]:
+        """What a watching channel is told."""
+        return {"case_id": self.case_id, "state": self.state.value, "version": self.version,
+                "seat_id": self.seat_id, "reason_code": self.reason_code,
+                "reason_text": self.reason_text, "missing": list(self.missing),
+                "approvals": len(self.approvals), "approvers": self.spec.approvers,
+                "final": not self.open}
+
+    def details(self) -> dict[str, Any]:
+        """What a seat is shown."""
+        s = self.spec
+        return {"case_id": s.case_id, "version": self.version, "channel": s.channel,
+                "initiator": s.initiator, "scene": s.scene, "images": s.images, "fired": s.fired,
+                "authority_level": s.level, "approvers": s.approvers,
+                "approvals": len(self.approvals), "mode": s.mode,
+                "transaction_code": s.transaction_code, "amount": s.amount,
+                "currency": s.currency, "account_masked": s.account_masked,
+                "customer_id": s.customer_id, "rules_version": s.rules_version}
+
+    def queue_entry(self) -> dict[str, Any]:
+        """What the dispatcher needs to route the case."""
+        s = self.spec
+        return {"case_id": s.case_id, "category": s.category, "level": s.level,
+                "initiator": s.initiator, "excluded": list(self.approvals),
+                "priority": s.priority, "created_at": s.created_at,
+                "deadline": s.created_at + s.sla_seconds, "details": self.details()}

@@ -1,0 +1,174 @@
+"""CaseShard: hosts the cases whose key hashes to one shard, as virtual actors.
+
+A case is activated on its first message (or at start-up, if it is still open) and its state is
+the store's: a transition is applied in memory within one turn (no await between check and
+change, so interleaved messages see it), then committed, then announced. If the commit fails
+the case is put back as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from foureyes.actors.case import Case, CaseSpec, CaseState, Verdict
+from foureyes.errors import Conflict, NotFound
+from foureyes.service.store import CaseStore
+
+log = logging.getLogger(__name__)
+
+
+class DispatchPort(Protocol):
+    def enqueue(self, entries: list[dict[str, Any]]) -> None: ...
+    def finished(self, seat_id: str, case_id: str) -> None: ...
+    def withdraw(self, case_id: str) -> None: ...
+
+
+Publish = Callable[[dict[str, Any]], None]
+
+
+class CaseShard:
+    def __init__(self, store: CaseStore, dispatch: DispatchPort, publish: Publish) -> None:
+        self.store = store
+        self.dispatch = dispatch
+        self.publish = publish
+        self.cases: dict[str, Case] = {}  # open cases; finished ones are read from the store
+
+    async def recover(self) -> int:
+        """Load every unfinished case and put it back in the queue (after a restart no seat
+        holds it any more)."""
+        changes = []
+        for doc in await self.store.open_cases():
+            case = Case.from_doc(doc)
+            self.cases[case.case_id] = case
+            event = case.requeue("service restarted")
+            if event:
+                changes.append((case, event))
+        await self._commit(changes, {})
+        queued = [c.queue_entry() for c in self.cases.values() if c.state is CaseState.QUEUED]
+        if queued:
+            self.dispatch.enqueue(queued)
+        return len(self.cases)
+
+    async def _commit(self, changes: list[tuple[Case, dict[str, Any]]],
+                      before: dict[str, dict[str, Any] | None]) -> None:
+        if not changes:
+            return
+        try:
+            await self.store.save([(case.to_doc(), event) for case, event in changes])
+        except Exception:
+            for case_id, doc in before.items():
+                if doc is None:
+                    self.cases.pop(case_id, None)
+                else:
+                    self.cases[case_id] = Case.from_doc(doc)
+            raise
+        for case, _ in changes:
+            self.publish(case.update())
+            if not case.open:
+                self.cases.pop(case.case_id, None)
+
+    async def _get(self, case_id: str) -> Case:
+        case = self.cases.get(case_id)
+        if case is None:
+            doc = await self.store.get(case_id)
+            if doc is None:
+                raise NotFound(f"no case {case_id}")
+            case = self.cases.get(case_id) or Case.from_doc(doc)  # another turn may have won
+            if case.open:
+                self.cases[case_id] = case
+        return case
+
+    async def _apply(self, case_id: str, step: Callable[[Case], dict[str, Any] | None]) -> Case:
+        case = await self._get(case_id)
+        before = case.to_doc()
+        event = step(case)
+        if event is not None:
+            await self._commit([(case, event)], {case_id: before})
+        return case
+
+    # ------------------------------------------------------------------ messages
+
+    async def create(self, specs: list[CaseSpec]) -> list[dict[str, Any] | Exception]:
+        """Create cases (idempotent by case id); answers once they are committed."""
+        stored = await self.store.get_many([s.case_id for s in specs if s.case_id not in self.cases])
+        results: list[dict[str, Any] | Exception] = []
+        changes: list[tuple[Case, dict[str, Any]]] = []
+        fresh: list[Case] = []
+        for spec in specs:  # no await in here: the batch is one turn
+            existing = self.cases.get(spec.case_id)
+            if existing is None and spec.case_id in stored:
+                existing = Case.from_doc(stored[spec.case_id])
+            if existing is not None:
+                if existing.spec.fingerprint != spec.fingerprint:
+                    results.append(Conflict(
+                        f"idempotency key of case {spec.case_id} reused for a different request"))
+                else:
+                    results.append(existing.update())
+                continue
+            case = Case(spec)
+            changes.append((case, case.create()))
+            self.cases[spec.case_id] = case
+            fresh.append(case)
+            results.append(case.update())
+        await self._commit(changes, {c.case_id: None for c in fresh})
+        if fresh:
+            self.dispatch.enqueue([c.queue_entry() for c in fresh])
+        return results
+
+    async def get(self, case_id: str) -> dict[str, Any]:
+        return (await self._get(case_id)).update()
+
+    async def offered(self, case_id: str, seat_id: str) -> None:
+        def step(case: Case) -> dict[str, Any] | None:
+            return case.offer(seat_id) if case.state is CaseState.QUEUED else None
+
+        await self._apply(case_id, step)
+
+    async def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
+        await self._apply(case_id, lambda c: c.offer_lapsed(seat_id, why))
+
+    async def begin_review(self, case_id: str, seat_id: str, operator_id: str) -> dict[str, Any]:
+        case = await self._apply(case_id, lambda c: c.begin_review(seat_id, operator_id))
+        return case.details()
+
+    async def decide(self, case_id: str, seat_id: str, version: int, verdict: str,
+                     reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:
+        case = await self._apply(case_id, lambda c: c.decide(
+            seat_id, version, Verdict(verdict), reason_code, reason_text, missing))
+        self.dispatch.finished(seat_id, case_id)
+        if case.state is CaseState.QUEUED:  # needs another approver
+            self.dispatch.enqueue([case.queue_entry()])
+        return case.update()
+
+    async def requeue(self, case_id: str, why: str) -> None:
+        case = await self._apply(case_id, lambda c: c.requeue(why))
+        if case.state is CaseState.QUEUED:
+            self.dispatch.enqueue([case.queue_entry()])
+
+    async def supplement(self, case_id: str) -> dict[str, Any]:
+        case = await self._apply(case_id, lambda c: c.supplement())
+        self.dispatch.enqueue([case.queue_entry()])
+        return case.update()
+
+    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
+        case = await self._apply(case_id, lambda c: c.cancel(reason))
+        self.dispatch.withdraw(case_id)
+        return case.update()
+
+    async def resync(self) -> None:
+        """The dispatcher restarted and lost its queue: hand it every waiting case again."""
+        waiting = [c for c in self.cases.values() if c.state in (CaseState.QUEUED,
+                                                                  CaseState.OFFERED)]
+        for case in waiting:
+            if case.state is CaseState.OFFERED:
+                await self._apply(case.case_id, lambda c: c.offer_lapsed(c.seat_id, "dispatcher restarted"))
+        if waiting:
+            self.dispatch.enqueue([c.queue_entry() for c in waiting])
+
+    def stats(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for case in self.cases.values():
+            counts[case.state.value] = counts.get(case.state.value, 0) + 1
+        return counts

@@ -1,0 +1,222 @@
+"""The dispatcher: seats as virtual actors, and the queue of cases waiting for one.
+
+A queued case is offered to one available seat at a time: its skills include the scene's
+category, its authority level is at least the required level, its operator is neither the case's
+initiator nor an earlier approver, and among those the one assigned least recently. An offer
+that is declined or not accepted in time goes to the next seat. Plain Python: the Ray host wires
+in the case shards and the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from foureyes.errors import Conflict, FoureyesError, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class CasePort(Protocol):
+    def offered(self, case_id: str, seat_id: str) -> None: ...
+    def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None: ...
+    def requeue(self, case_id: str, why: str) -> None: ...
+    def begin_review(self, case_id: str, seat_id: str, operator_id: str
+                     ) -> Awaitable[dict[str, Any]]: ...
+
+
+# (gateway id, seat id, message)
+SeatPush = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass
+class Seat:
+    seat_id: str
+    operator_id: str
+    level: int
+    skills: frozenset[str]
+    gateway_id: str
+    offered: str = ""
+    reviewing: str = ""
+    last_assigned: float = 0.0
+
+    @property
+    def free(self) -> bool:
+        return not self.offered and not self.reviewing
+
+
+@dataclass
+class Waiting:
+    case_id: str
+    category: str
+    level: int
+    initiator: str
+    excluded: frozenset[str]
+    priority: int
+    created_at: float
+    deadline: float
+    details: dict[str, Any]  # shown to the seat with the offer
+    declined: set[str] = field(default_factory=set)
+
+    def sort_key(self) -> tuple[int, float, float]:
+        return (-self.priority, self.deadline, self.created_at)
+
+
+class Dispatcher:
+    def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float) -> None:
+        self.cases = cases
+        self.push = push
+        self.offer_timeout = offer_timeout
+        self.seats: dict[str, Seat] = {}
+        self.queue: dict[str, Waiting] = {}
+        self.offers: dict[str, tuple[Waiting, str, asyncio.TimerHandle]] = {}
+        self.offers_made = 0
+
+    # ------------------------------------------------------------------ seats
+
+    def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
+              gateway_id: str) -> None:
+        old = self.seats.get(seat_id)
+        if old is not None and (old.offered or old.reviewing):
+            self.logout(seat_id)  # a new session of the same seat starts clean
+        self.seats[seat_id] = Seat(seat_id, operator_id, level, frozenset(skills), gateway_id,
+                                   last_assigned=old.last_assigned if old else 0.0)
+        self._assign()
+
+    def logout(self, seat_id: str) -> None:
+        seat = self.seats.pop(seat_id, None)
+        if seat is None:
+            return
+        if seat.offered:
+            self._take_back(seat.offered, "seat went offline", notify_seat=False)
+        if seat.reviewing:
+            self.cases.requeue(seat.reviewing, f"seat {seat_id} went offline during review")
+        self._assign()
+
+    # ------------------------------------------------------------------ cases
+
+    def enqueue(self, entries: list[dict[str, Any]]) -> None:
+        for e in entries:
+            if e["case_id"] in self.offers:
+                continue
+            self.queue[e["case_id"]] = Waiting(
+                e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
+                e["priority"], e["created_at"], e["deadline"], e["details"])
+        self._assign()
+
+    def withdraw(self, case_id: str) -> None:
+        self.queue.pop(case_id, None)
+        offer = self.offers.pop(case_id, None)
+        if offer is not None:
+            _, seat_id, timer = offer
+            timer.cancel()
+            self._release_offer(seat_id, case_id, "case cancelled")
+        for seat in self.seats.values():
+            if seat.reviewing == case_id:
+                seat.reviewing = ""
+                self.push(seat.gateway_id, seat.seat_id,
+                          {"type": "revoked", "case_id": case_id, "reason": "case cancelled"})
+        self._assign()
+
+    async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
+        offer = self.offers.get(case_id)
+        if offer is None or offer[1] != seat_id:
+            raise Conflict(f"case {case_id} is not offered to seat {seat_id} (any more)")
+        entry, _, timer = self.offers.pop(case_id)
+        timer.cancel()
+        seat = self.seats[seat_id]
+        seat.offered, seat.reviewing = "", case_id
+        try:
+            return await self.cases.begin_review(case_id, seat_id, seat.operator_id)
+        except FoureyesError:
+            if seat.reviewing == case_id:
+                seat.reviewing = ""
+            self._assign()
+            raise
+
+    def decline(self, seat_id: str, case_id: str) -> None:
+        offer = self.offers.get(case_id)
+        if offer is None or offer[1] != seat_id:
+            raise NotFound(f"case {case_id} is not offered to seat {seat_id}")
+        self._take_back(case_id, "declined", notify_seat=False)
+        self._assign()
+
+    def finished(self, seat_id: str, case_id: str) -> None:
+        seat = self.seats.get(seat_id)
+        if seat is not None and seat.reviewing == case_id:
+            seat.reviewing = ""
+        self._assign()
+
+    # ------------------------------------------------------------------ routing
+
+    def _take_back(self, case_id: str, why: str, notify_seat: bool) -> None:
+        entry, seat_id, timer = self.offers.pop(case_id)
+        timer.cancel()
+        entry.declined.add(seat_id)
+        self.queue[case_id] = entry
+        self._release_offer(seat_id, case_id, why if notify_seat else "")
+        self.cases.offer_lapsed(case_id, seat_id, why)
+
+    def _release_offer(self, seat_id: str, case_id: str, tell: str) -> None:
+        seat = self.seats.get(seat_id)
+        if seat is not None and seat.offered == case_id:
+            seat.offered = ""
+            if tell:
+                self.push(seat.gateway_id, seat_id,
+                          {"type": "revoked", "case_id": case_id, "reason": tell})
+
+    def _expire(self, case_id: str, seat_id: str) -> None:
+        offer = self.offers.get(case_id)
+        if offer is not None and offer[1] == seat_id:
+            self._take_back(case_id, "offer timed out", notify_seat=True)
+            self._assign()
+
+    def _assign(self) -> None:
+        if not self.queue:
+            return
+        free = [s for s in self.seats.values() if s.free]
+        if not free:
+            return
+        for entry in sorted(self.queue.values(), key=Waiting.sort_key):
+            seat = self._pick(entry, free)
+            if seat is None:
+                continue
+            del self.queue[entry.case_id]
+            free.remove(seat)
+            seat.offered = entry.case_id
+            seat.last_assigned = time.monotonic()
+            timer = asyncio.get_running_loop().call_later(
+                self.offer_timeout, self._expire, entry.case_id, seat.seat_id)
+            self.offers[entry.case_id] = (entry, seat.seat_id, timer)
+            self.offers_made += 1
+            self.cases.offered(entry.case_id, seat.seat_id)
+            self.push(seat.gateway_id, seat.seat_id,
+                      {"type": "offer", "case_id": entry.case_id, "case": entry.details,
+                       "expires_in_ms": int(self.offer_timeout * 1000)})
+            if not free:
+                return
+
+    @staticmethod
+    def _pick(entry: Waiting, free: list[Seat]) -> Seat | None:
+        able = [s for s in free
+                if entry.category in s.skills and s.level >= entry.level
+                and s.operator_id != entry.initiator and s.operator_id not in entry.excluded]
+        if not able:
+            return None
+        fresh = [s for s in able if s.seat_id not in entry.declined]
+        if not fresh:
+            # every able seat has passed on it once: start another round
+            entry.declined.clear()
+            fresh = able
+        return min(fresh, key=lambda s: s.last_assigned)
+
+    def stats(self) -> dict[str, Any]:
+        presence = {"available": 0, "busy": 0}
+        for s in self.seats.values():
+            presence["available" if s.free else "busy"] += 1
+        return {"queued": len(self.queue), "offered": len(self.offers), "seats": presence,
+                "oldest_wait": min((e.created_at for e in self.queue.values()), default=None)}

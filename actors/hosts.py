@@ -1,0 +1,263 @@
+"""Ray wrappers: the processes that host the plain actor classes.
+
+Each host is a Ray actor named after the service instance, so peers find each other by name
+(`ray.get_actor`) even after Ray restarts one of them. A restarted host has lost its memory
+and rebuilds it: case hosts from their database, the dispatcher from the case hosts and the
+gateways' heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from foureyes.actors.case import CaseSpec
+from foureyes.actors.case_shard import CaseShard
+from foureyes.actors.customer import CustomerShard, Observation
+from foureyes.actors.dispatch import Dispatcher
+from foureyes.actors.shards import actor_name, shard_of
+from foureyes.service.bus import Outbox
+from foureyes.errors import Unavailable
+from foureyes.service.store import CaseStore, CustomerStore
+
+log = logging.getLogger(__name__)
+
+HOST_OPTIONS: dict[str, Any] = {
+    "num_cpus": 0,  # hosts are mostly waiting on I/O; don't let them starve Ray's scheduler
+    "max_restarts": -1,
+    "max_task_retries": 0,
+    "max_concurrency": 10_000,
+}
+
+
+class _Peers:
+    """Lazily resolved handles of the other hosts of one service instance."""
+
+    def __init__(self, instance: str, case_shards: int) -> None:
+        self.instance, self.case_shards = instance, case_shards
+        self._handles: dict[str, Any] = {}
+
+    def get(self, role: str, shard: int | None = None) -> Any:
+        name = actor_name(self.instance, role, shard)
+        if name not in self._handles:
+            self._handles[name] = ray.get_actor(name)
+        return self._handles[name]
+
+    def case_host(self, case_id: str) -> Any:
+        return self.get("cases", shard_of(case_id, self.case_shards))
+
+
+class _DispatchLink:
+    def __init__(self, peers: _Peers) -> None:
+        self.peers = peers
+
+    def enqueue(self, entries: list[dict[str, Any]]) -> None:
+        self.peers.get("dispatcher").enqueue.remote(entries)
+
+    def finished(self, seat_id: str, case_id: str) -> None:
+        self.peers.get("dispatcher").finished.remote(seat_id, case_id)
+
+    def withdraw(self, case_id: str) -> None:
+        self.peers.get("dispatcher").withdraw.remote(case_id)
+
+
+class _CaseLink:
+    def __init__(self, peers: _Peers) -> None:
+        self.peers = peers
+
+    def offered(self, case_id: str, seat_id: str) -> None:
+        self.peers.case_host(case_id).offered.remote(case_id, seat_id)
+
+    def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
+        self.peers.case_host(case_id).offer_lapsed.remote(case_id, seat_id, why)
+
+    def requeue(self, case_id: str, why: str) -> None:
+        self.peers.case_host(case_id).requeue.remote(case_id, why)
+
+    async def begin_review(self, case_id: str, seat_id: str, operator_id: str) -> dict[str, Any]:
+        details: dict[str, Any] = await result(
+            self.peers.case_host(case_id).begin_review.remote(case_id, seat_id, operator_id))
+        return details
+
+
+@ray.remote
+class CaseHost:
+    def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str) -> None:
+        self.peers = _Peers(instance, case_shards)
+        self.path = Path(data_dir) / f"cases-{shard}.sqlite"
+        self.outbox = Outbox()
+        self._shard: CaseShard | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def _get(self) -> CaseShard:
+        if self._shard is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._shard is None:
+                    store = CaseStore(self.path)
+                    await store.open()
+                    shard = CaseShard(store, _DispatchLink(self.peers), self._publish)
+                    count = await shard.recover()
+                    log.info("case host %s: %d open cases recovered", self.path.name, count)
+                    self._shard = shard
+        return self._shard
+
+    def _publish(self, update: dict[str, Any]) -> None:
+        self.outbox.send(f"case/{update['case_id']}", update)
+
+    async def ready(self) -> int:
+        return len((await self._get()).cases)
+
+    def attach_gateway(self, gateway_id: str, endpoint: str) -> None:
+        self.outbox.attach(gateway_id, endpoint)
+
+    def detach_gateway(self, gateway_id: str) -> None:
+        self.outbox.detach(gateway_id)
+
+    async def create(self, specs: list[CaseSpec]) -> list[dict[str, Any] | Exception]:
+        return await (await self._get()).create(specs)
+
+    async def get(self, case_id: str) -> dict[str, Any]:
+        return await (await self._get()).get(case_id)
+
+    async def offered(self, case_id: str, seat_id: str) -> None:
+        await (await self._get()).offered(case_id, seat_id)
+
+    async def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
+        await (await self._get()).offer_lapsed(case_id, seat_id, why)
+
+    async def begin_review(self, case_id: str, seat_id: str, operator_id: str) -> dict[str, Any]:
+        return await (await self._get()).begin_review(case_id, seat_id, operator_id)
+
+    async def decide(self, case_id: str, seat_id: str, version: int, verdict: str,
+                     reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:
+        return await (await self._get()).decide(case_id, seat_id, version, verdict, reason_code,
+                                                reason_text, missing)
+
+    async def requeue(self, case_id: str, why: str) -> None:
+        await (await self._get()).requeue(case_id, why)
+
+    async def supplement(self, case_id: str) -> dict[str, Any]:
+        return await (await self._get()).supplement(case_id)
+
+    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
+        return await (await self._get()).cancel(case_id, reason)
+
+    async def resync(self) -> None:
+        await (await self._get()).resync()
+
+    async def events(self, case_id: str) -> list[dict[str, Any]]:
+        return await (await self._get()).store.events(case_id)
+
+    async def stats(self) -> dict[str, int]:
+        return (await self._get()).stats()
+
+    async def close(self) -> None:
+        if self._shard is not None:
+            await self._shard.store.close()
+        self.outbox.close()
+
+
+@ray.remote
+class CustomerHost:
+    def __init__(self, shard: int, data_dir: str) -> None:
+        self.path = Path(data_dir) / f"customers-{shard}.sqlite"
+        self._shard: CustomerShard | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def _get(self) -> CustomerShard:
+        if self._shard is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._shard is None:
+                    store = CustomerStore(self.path)
+                    await store.open()
+                    self._shard = CustomerShard(store)
+        return self._shard
+
+    async def ready(self) -> int:
+        return len((await self._get()).customers)
+
+    async def observe(self, batch: list[Observation]) -> list[dict[str, float]]:
+        return await (await self._get()).observe(batch)
+
+    async def stats(self) -> dict[str, int]:
+        return (await self._get()).stats()
+
+    async def close(self) -> None:
+        if self._shard is not None:
+            await self._shard.store.close()
+
+
+@ray.remote
+class DispatcherHost:
+    def __init__(self, instance: str, case_shards: int, offer_timeout: float) -> None:
+        self.peers = _Peers(instance, case_shards)
+        self.outbox = Outbox()
+        self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout)
+        with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
+            warnings.simplefilter("ignore")
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if restarted:
+            # The queue lived in memory only: ask every case host for its waiting cases.
+            for shard in range(case_shards):
+                self.peers.get("cases", shard).resync.remote()
+
+    def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
+        self.outbox.send(f"seat/{seat_id}", message, gateway_id)
+
+    async def ready(self) -> bool:
+        return True
+
+    async def attach_gateway(self, gateway_id: str, endpoint: str,
+                             seats: list[dict[str, Any]]) -> None:
+        """Also a heartbeat: a restarted dispatcher relearns the seats a gateway holds."""
+        self.outbox.attach(gateway_id, endpoint)
+        for seat in seats:
+            if seat["seat_id"] not in self.dispatcher.seats:
+                self.dispatcher.login(**seat, gateway_id=gateway_id)
+
+    async def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
+                    gateway_id: str) -> None:
+        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id)
+
+    async def logout(self, seat_id: str) -> None:
+        self.dispatcher.logout(seat_id)
+
+    async def enqueue(self, entries: list[dict[str, Any]]) -> None:
+        self.dispatcher.enqueue(entries)
+
+    async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
+        return await self.dispatcher.accept(seat_id, case_id)
+
+    async def decline(self, seat_id: str, case_id: str) -> None:
+        self.dispatcher.decline(seat_id, case_id)
+
+    async def finished(self, seat_id: str, case_id: str) -> None:
+        self.dispatcher.finished(seat_id, case_id)
+
+    async def withdraw(self, case_id: str) -> None:
+        self.dispatcher.withdraw(case_id)
+
+    async def stats(self) -> dict[str, Any]:
+        return self.dispatcher.stats()
+
+    async def close(self) -> None:
+        self.outbox.close()
+
+
+async def result(ref: Any) -> Any:
+    """Await a Ray call; raise our own error, not Ray's wrapper, when the host refused."""
+    try:
+        return await ref
+    except ray.exceptions.RayTaskError as e:
+        if isinstance(e.cause, Exception):
+            raise e.cause from None
+        raise
+    except ray.exceptions.RayActorError as e:
+        raise Unavailable(f"an actor host is restarting, retry: {e}") from None

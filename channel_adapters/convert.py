@@ -1,0 +1,128 @@
+"""Protobuf <-> domain conversion, shared by every adapter. Protobuf stops here."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from foureyes.errors import InvalidRequest
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.rules.model import Decision, ImageNode, Outcome
+from foureyes.service.gateway import Answer, ChannelRequest
+
+_COMBINATION = {"all_of": pb.ImageRequirement.ALL_OF, "any_of": pb.ImageRequirement.ANY_OF}
+
+
+def mask(account: str) -> str:
+    """Logs and seats see only the last four digits."""
+    return "" if not account else "*" * max(len(account) - 4, 0) + account[-4:]
+
+
+def channel_request(channel: str, initiator: str, outlet: str, context: dict[str, str],
+                    tx: pb.Transaction, raw: Any) -> ChannelRequest:
+    """Turn a channel's request into facts; `context` holds the front end's own fields."""
+    if not tx.code:
+        raise InvalidRequest("transaction.code is required")
+    if not tx.idempotency_key:
+        raise InvalidRequest("transaction.idempotency_key is required")
+    facts: dict[str, Any] = {"channel": channel, "transaction.code": tx.code}
+    if tx.amount:
+        try:
+            amount = Decimal(tx.amount)
+        except InvalidOperation:
+            raise InvalidRequest(f"transaction.amount {tx.amount!r} is not a decimal number") from None
+        if not amount.is_finite() or amount < 0:
+            raise InvalidRequest("transaction.amount must be a non-negative number")
+        facts["transaction.amount"] = float(amount)
+    for name, value in (("transaction.currency", tx.currency), ("transaction.account", tx.account),
+                        ("transaction.account_status", tx.account_status),
+                        ("customer.id", tx.customer_id), ("customer.segment", tx.customer.segment),
+                        *context.items()):
+        if value:
+            facts[name] = value
+    for name, number in (("customer.age", tx.customer.age),
+                         ("customer.risk_level", tx.customer.risk_level),
+                         ("transaction.product_risk_level", tx.product_risk_level)):
+        if number:
+            facts[name] = number
+    facts["trigger_codes"] = list(tx.trigger_codes)
+    for key, value in tx.extra.items():
+        facts[f"extra.{key}"] = value
+    return ChannelRequest(
+        channel=channel, initiator=initiator, outlet=outlet,
+        idempotency_key=tx.idempotency_key,
+        fingerprint=hashlib.blake2b(raw.SerializeToString(deterministic=True),
+                                    digest_size=16).hexdigest(),
+        facts=facts, customer_id=tx.customer_id, transaction_code=tx.code, amount=tx.amount,
+        currency=tx.currency, account_masked=mask(tx.account))
+
+
+def images_to_proto(node: ImageNode | dict[str, Any] | None) -> pb.ImageRequirement | None:
+    if node is None:
+        return None
+    d = node.to_dict() if isinstance(node, ImageNode) else node
+    if "kind" in d:
+        return pb.ImageRequirement(kind=d["kind"], type=d.get("type", ""))
+    if "at_least" in d:
+        return pb.ImageRequirement(combination=pb.ImageRequirement.AT_LEAST, at_least=d["at_least"],
+                                   of=[images_to_proto(c) for c in d["of"]])
+    (key, children), = d.items()
+    return pb.ImageRequirement(combination=_COMBINATION[key],
+                               of=[images_to_proto(c) for c in children])
+
+
+def decision_to_proto(answer: Answer) -> pb.Decision:
+    d: Decision = answer.decision
+    out = pb.Decision(rules_version=d.rules_version,
+                      fired=[pb.FiredRule(id=f.id, reason=f.reason) for f in d.fired])
+    if d.outcome is Outcome.NONE:
+        out.outcome = pb.NOT_REQUIRED
+        return out
+    if d.outcome is Outcome.REJECT:
+        out.outcome = pb.REJECTED
+        return out
+    out.outcome = pb.REQUIRED
+    out.case_id = answer.case_id
+    out.mode = pb.ONSITE if d.outcome is Outcome.ONSITE else pb.REMOTE
+    out.authority_level, out.approvers, out.sla_seconds = d.level, d.approvers, d.sla_seconds
+    if d.scene is not None:
+        out.scene.CopyFrom(pb.Scene(id=d.scene.id, name=d.scene.name, category=d.scene.category,
+                                    business_type=d.scene.business_type,
+                                    review_points=list(d.review_points)))
+    images = images_to_proto(d.images)
+    if images is not None:
+        out.images.CopyFrom(images)
+    return out
+
+
+_STATES = {"CREATED": pb.CREATED, "QUEUED": pb.QUEUED, "OFFERED": pb.OFFERED,
+           "IN_REVIEW": pb.IN_REVIEW, "APPROVED": pb.APPROVED,
+           "REJECTED": pb.REJECTED_BY_AUTHORIZER, "RETURNED": pb.RETURNED,
+           "CANCELLED": pb.CANCELLED, "EXPIRED": pb.EXPIRED}
+
+
+def update_to_proto(u: dict[str, Any]) -> pb.CaseUpdate:
+    return pb.CaseUpdate(case_id=u["case_id"], state=_STATES[u["state"]], version=u["version"],
+                         seat_id=u["seat_id"], reason_code=u["reason_code"],
+                         reason_text=u["reason_text"], missing=u["missing"],
+                         approvals=u["approvals"], approvers=u["approvers"], final=u["final"])
+
+
+def details_to_proto(d: dict[str, Any]) -> pb.CaseDetails:
+    scene = d["scene"]
+    out = pb.CaseDetails(
+        case_id=d["case_id"], version=d["version"], channel=d["channel"],
+        initiator=d["initiator"],
+        scene=pb.Scene(id=scene["id"], name=scene["name"], category=scene["category"],
+                       business_type=scene["business_type"], review_points=scene["review_points"]),
+        fired=[pb.FiredRule(id=f["id"], reason=f["reason"]) for f in d["fired"]],
+        authority_level=d["authority_level"], approvers=d["approvers"], approvals=d["approvals"],
+        mode=pb.ONSITE if d["mode"] == "onsite" else pb.REMOTE,
+        transaction_code=d["transaction_code"], amount=d["amount"], currency=d["currency"],
+        account_masked=d["account_masked"], customer_id=d["customer_id"],
+        rules_version=d["rules_version"])
+    images = images_to_proto(d["images"])
+    if images is not None:
+        out.images.CopyFrom(images)
+    return out

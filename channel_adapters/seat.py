@@ -1,0 +1,101 @@
+"""SeatService: one bidirectional stream per authorizer seat.
+
+The first message logs the seat in; after that the seat sends accept/decline/decide and
+receives offers, assignments, revocations and the results of its decisions. A refused action
+(stale version, an offer that has moved on) comes back as a SeatError event; the stream stays
+open. The seat is logged out when the stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from foureyes.actors.case import Verdict
+from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
+from foureyes.channel_adapters.errors import status_of
+from foureyes.errors import FoureyesError, InvalidRequest
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.gateway import Gateway, SeatLogin
+
+_VERDICTS = {pb.APPROVE: Verdict.APPROVE, pb.REJECT: Verdict.REJECT, pb.RETURN: Verdict.RETURN}
+
+
+def event_to_proto(event: dict[str, Any]) -> pb.SeatEvent:
+    kind = event["type"]
+    if kind == "offer":
+        return pb.SeatEvent(offer=pb.Offer(case=details_to_proto(event["case"]),
+                                           expires_in_ms=event["expires_in_ms"]))
+    if kind == "assigned":
+        return pb.SeatEvent(assigned=pb.Assigned(case=details_to_proto(event["case"])))
+    if kind == "revoked":
+        return pb.SeatEvent(revoked=pb.Revoked(case_id=event["case_id"], reason=event["reason"]))
+    if kind == "decided":
+        return pb.SeatEvent(decided=update_to_proto(event["update"]))
+    return pb.SeatEvent(error=pb.SeatError(case_id=event.get("case_id", ""), code=event["code"],
+                                           message=event["message"]))
+
+
+class SeatAdapter(pbg.SeatServiceServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def Connect(self, requests: AsyncIterator[pb.SeatMessage],
+                      context: grpc.aio.ServicerContext) -> AsyncIterator[pb.SeatEvent]:
+        first = await anext(aiter(requests), None)
+        if first is None or first.WhichOneof("body") != "login":
+            raise InvalidRequest("the first message on a seat stream must be a login")
+        login = SeatLogin(first.login.seat_id, first.login.operator_id,
+                          first.login.authority_level, tuple(first.login.skills))
+        events = await self.gateway.open_seat(login)
+        reader = asyncio.create_task(self._read(login.seat_id, requests, events))
+        try:
+            yield pb.SeatEvent(logged_in=pb.LoggedIn(seat_id=login.seat_id))
+            while True:
+                event = await events.get()
+                if event["type"] == "closed":
+                    return
+                yield event_to_proto(event)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await self.gateway.close_seat(login.seat_id, events)
+
+    async def _read(self, seat_id: str, requests: AsyncIterator[pb.SeatMessage],
+                    events: asyncio.Queue[dict[str, Any]]) -> None:
+        try:
+            async for message in requests:
+                kind = message.WhichOneof("body")
+                case_id = getattr(message, kind).case_id if kind and kind != "login" else ""
+                try:
+                    events.put_nowait(await self._handle(seat_id, message))
+                except FoureyesError as e:
+                    code, text = status_of(e)
+                    events.put_nowait({"type": "error", "case_id": case_id, "code": code.name,
+                                       "message": text})
+        finally:
+            events.put_nowait({"type": "closed"})
+
+    async def _handle(self, seat_id: str, message: pb.SeatMessage) -> dict[str, Any]:
+        kind = message.WhichOneof("body")
+        if kind == "accept":
+            details = await self.gateway.accept(seat_id, message.accept.case_id)
+            return {"type": "assigned", "case": details}
+        if kind == "decline":
+            await self.gateway.decline(seat_id, message.decline.case_id)
+            return {"type": "revoked", "case_id": message.decline.case_id, "reason": "declined"}
+        if kind == "decide":
+            d = message.decide
+            if d.verdict not in _VERDICTS:
+                raise InvalidRequest("decide needs a verdict: APPROVE, REJECT or RETURN")
+            update = await self.gateway.decide(seat_id, d.case_id, d.version,
+                                               _VERDICTS[d.verdict], d.reason_code,
+                                               d.reason_text, list(d.missing))
+            return {"type": "decided", "update": update}
+        raise InvalidRequest(f"unexpected message {kind or 'with no body'} on a seat stream")

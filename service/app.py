@@ -1,0 +1,110 @@
+"""Assemble one foureyes service: Ray actor hosts, the gateway, gRPC and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import grpc
+import ray
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatcherHost
+from foureyes.actors.shards import actor_name
+from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
+from foureyes.channel_adapters.errors import ErrorInterceptor
+from foureyes.channel_adapters.seat import SeatAdapter
+from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
+from foureyes.rules.book import RuleBook
+from foureyes.service.gateway import Gateway
+from foureyes.service.metrics import Metrics
+from foureyes.service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = replace(settings, instance=settings.instance or uuid.uuid4().hex[:8],
+                                data_dir=settings.data_dir.resolve())
+        self.grpc_port = 0
+        self.metrics_port = 0
+        self._hosts: list[Any] = []
+        self._own_ray = False
+        self._server: grpc.aio.Server | None = None
+        self._http: Any = None
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.settings.host}:{self.grpc_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.settings.host}:{self.metrics_port}/metrics"
+
+    async def start(self) -> None:
+        s = self.settings
+        book = RuleBook.load(s.rules)  # refuse to start on bad rules, before anything runs
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if not ray.is_initialized():
+            ray.init(address=s.ray_address or None, include_dashboard=False,
+                     logging_level=logging.WARNING, configure_logging=False)
+            self._own_ray = True
+        await self._start_hosts()
+        self.metrics = Metrics()
+        self.gateway = Gateway(s, s.instance, book, self.metrics)
+        await self.gateway.start()
+        self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+        foureyes_pb2_grpc.add_TellerChannelServicer_to_server(TellerAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_SelfServiceChannelServicer_to_server(
+            SelfServiceAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_MobileChannelServicer_to_server(MobileAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_SeatServiceServicer_to_server(SeatAdapter(self.gateway), server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
+        reflection.enable_server_reflection(
+            [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        self.grpc_port = server.add_insecure_port(f"{s.host}:{s.grpc_port}")
+        await server.start()
+        for name in ("", *services):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._http, _ = start_http_server(s.metrics_port, addr=s.host,
+                                          registry=self.metrics.registry)
+        self.metrics_port = self._http.server_port
+
+    async def _start_hosts(self) -> None:
+        s = self.settings
+        data = str(s.data_dir)
+        dispatcher = DispatcherHost.options(
+            name=actor_name(s.instance, "dispatcher"), **HOST_OPTIONS
+        ).remote(s.instance, s.case_shards, s.offer_timeout)
+        cases = [CaseHost.options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
+                 .remote(s.instance, i, s.case_shards, data) for i in range(s.case_shards)]
+        customers = [CustomerHost.options(name=actor_name(s.instance, "customers", i),
+                                          **HOST_OPTIONS).remote(i, data)
+                     for i in range(s.customer_shards)]
+        self._hosts = [dispatcher, *cases, *customers]
+        await dispatcher.ready.remote()
+        # case hosts recover open cases and hand them to the dispatcher as they start
+        await asyncio.gather(*(h.ready.remote() for h in [*cases, *customers]))
+
+    async def stop(self) -> None:
+        """Stop taking requests, let the ones in flight finish, then close the stores."""
+        if self._server is not None:
+            await self._server.stop(grace=5)
+        if getattr(self, "gateway", None) is not None:
+            await self.gateway.close()
+        if self._http is not None:
+            self._http.shutdown()
+        await asyncio.gather(*(h.close.remote() for h in self._hosts), return_exceptions=True)
+        for h in self._hosts:
+            ray.kill(h)
+        self._hosts = []
+        if self._own_ray:
+            ray.shutdown()

@@ -1,0 +1,109 @@
+"""ZeroMQ pushes between actor hosts and gateways.
+
+Each gateway binds one PULL socket (its inbox); every actor host keeps a PUSH socket per
+gateway (its outbox). PUSH queues on a connecting pipe instead of dropping, unlike PUB/SUB
+(measured: 46 % delivered in a burst at the default HWM). A push is still only a hint: what
+must survive is in SQLite first, and a lost offer is caught by the offer timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+log = logging.getLogger(__name__)
+HWM = 100_000
+
+
+class Outbox:
+    """Used inside actor hosts (synchronous, non-blocking sends)."""
+
+    def __init__(self) -> None:
+        self._ctx = zmq.Context.instance()
+        self._sockets: dict[str, zmq.Socket[bytes]] = {}
+        self._endpoints: dict[str, str] = {}
+        self.dropped = 0
+
+    def attach(self, gateway_id: str, endpoint: str) -> None:
+        if self._endpoints.get(gateway_id) == endpoint:
+            return
+        self.detach(gateway_id)
+        sock = self._ctx.socket(zmq.PUSH)
+        sock.setsockopt(zmq.SNDHWM, HWM)
+        sock.setsockopt(zmq.LINGER, 1000)
+        sock.connect(endpoint)
+        self._sockets[gateway_id], self._endpoints[gateway_id] = sock, endpoint
+
+    def detach(self, gateway_id: str) -> None:
+        sock = self._sockets.pop(gateway_id, None)
+        self._endpoints.pop(gateway_id, None)
+        if sock is not None:
+            sock.close()
+
+    def send(self, topic: str, message: dict[str, Any], gateway_id: str | None = None) -> None:
+        """To one gateway, or to all of them when gateway_id is None."""
+        payload = [topic.encode(), json.dumps(message, ensure_ascii=False).encode()]
+        targets = (list(self._sockets.values()) if gateway_id is None
+                   else [s for g, s in self._sockets.items() if g == gateway_id])
+        for sock in targets:
+            try:
+                sock.send_multipart(payload, flags=zmq.NOBLOCK)
+            except zmq.Again:
+                self.dropped += 1
+                log.warning("bus: dropped a push on %s (peer too slow)", topic)
+
+    def close(self) -> None:
+        for gid in list(self._sockets):
+            self.detach(gid)
+
+
+class Inbox:
+    """A gateway's inbox: routes each pushed message to local subscribers by topic."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._ctx = zmq.asyncio.Context.instance()
+        self._sock = self._ctx.socket(zmq.PULL)
+        self._sock.setsockopt(zmq.RCVHWM, HWM)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        port = self._sock.bind_to_random_port(f"tcp://{host}")
+        self.endpoint = f"tcp://{host}:{port}"
+        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self.received = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def subscribe(self, topic: str) -> asyncio.Queue[dict[str, Any]]:
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers[topic].add(q)
+        return q
+
+    def unsubscribe(self, topic: str, q: asyncio.Queue[dict[str, Any]]) -> None:
+        subs = self._subscribers.get(topic)
+        if subs is not None:
+            subs.discard(q)
+            if not subs:
+                del self._subscribers[topic]
+
+    async def _run(self) -> None:
+        while True:
+            topic, payload = await self._sock.recv_multipart()
+            self.received += 1
+            subs = self._subscribers.get(topic.decode())
+            if subs:
+                message = json.loads(payload)
+                for q in subs:
+                    q.put_nowait(message)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._sock.close()

@@ -1,0 +1,108 @@
+"""The `foureyes` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from foureyes.errors import RuleSetError
+from foureyes.rules.book import DEFAULT_RULES, RuleBook
+from foureyes.service.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="foureyes",
+        description="Business authorization (four-eyes) service: channels ask over gRPC whether "
+                    "a transaction needs a second person; rules decide; cases go to seats.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service (local Ray, SQLite, bundled rules)",
+                           description="Run foureyes. Every flag also reads FOUREYES_<NAME> "
+                                       "from the environment; flags win.")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051; 0 picks one)")
+    serve.add_argument("--metrics-port", type=int,
+                       help="Prometheus /metrics port (default 9464; 0 picks one)")
+    serve.add_argument("--data-dir", type=Path,
+                       help="where the SQLite files live (default ./foureyes-data)")
+    serve.add_argument("--rules", type=Path, help="rule directory (default: the bundled rules)")
+    serve.add_argument("--ray-address",
+                       help="join an existing Ray cluster (default: start a local Ray)")
+    serve.add_argument("--case-shards", type=int, help="case host processes (default 2)")
+    serve.add_argument("--customer-shards", type=int, help="customer host processes (default 1)")
+    serve.add_argument("--offer-timeout", type=float,
+                       help="seconds a seat has to accept an offer before the next seat gets it "
+                            "(default 30)")
+
+    sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
+                                "mobile requests and a simulated seat, print what happened")
+
+    rules = sub.add_parser("rules", help="work with rule files")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate a rule directory; exit 1 listing every "
+                                               "problem as file:line: rule-id: message")
+    check.add_argument("dir", type=Path, nargs="?", default=DEFAULT_RULES)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "rules":
+        return rules_check(args.dir)
+    if args.command == "demo":
+        from foureyes.service.demo import run_demo
+
+        return asyncio.run(run_demo())
+    settings = Settings.from_env(
+        host=args.host, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
+        data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
+        case_shards=args.case_shards, customer_shards=args.customer_shards,
+        offer_timeout=args.offer_timeout)
+    return asyncio.run(serve_until_stopped(settings))
+
+
+def rules_check(directory: Path) -> int:
+    try:
+        book = RuleBook.load(directory)
+    except RuleSetError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(e.problems)} problem(s); the rule set was refused", file=sys.stderr)
+        return 1
+    rs = book.ruleset
+    print(f"{directory}: ok, version {book.version}: {len(rs.triggers)} trigger rules, "
+          f"{len(rs.scenes)} scenes, {len(rs.image_kinds)} image kinds, "
+          f"{len(rs.image_rules)} image rules, {len(rs.counters)} history counters")
+    return 0
+
+
+async def serve_until_stopped(settings: Settings) -> int:
+    from foureyes.service.app import Service
+
+    service = Service(settings)
+    print(f"starting foureyes (data in {service.settings.data_dir}) ...", flush=True)
+    try:
+        await service.start()
+    except RuleSetError as e:
+        print(f"rules refused:\n{e}", file=sys.stderr)
+        return 1
+    print(f"gRPC: {service.grpc_address}", flush=True)
+    print(f"metrics: {service.metrics_url}", flush=True)
+    print(f"rules: {settings.rules} (version {service.gateway.book.version})", flush=True)
+    print("ready; Ctrl-C to stop", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("stopping: finishing requests in flight ...", flush=True)
+    await service.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

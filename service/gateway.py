@@ -1,0 +1,248 @@
+"""The gateway's work, free of protobuf: evaluate, create cases, watch them, serve seats.
+
+Channel adapters turn their requests into a ChannelRequest and the answers back into
+protobuf; everything here speaks domain types and plain dicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from foureyes.actors.case import CaseSpec, Verdict
+from foureyes.actors.customer import Observation
+from foureyes.actors.hosts import result
+from foureyes.actors.shards import actor_name, shard_of
+from foureyes.errors import Conflict, InvalidRequest
+from foureyes.rules.book import RuleBook
+from foureyes.rules.model import Decision, Outcome
+from foureyes.service.batching import Batcher
+from foureyes.service.bus import Inbox
+from foureyes.service.metrics import Metrics
+from foureyes.service.settings import Settings
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 2.0
+WATCH_POLL_SECONDS = 5.0  # a lost push delays a watcher by at most this much
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    channel: str  # teller | self_service | mobile
+    initiator: str
+    outlet: str
+    idempotency_key: str
+    fingerprint: str
+    facts: dict[str, Any]
+    customer_id: str
+    transaction_code: str
+    amount: str
+    currency: str
+    account_masked: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    decision: Decision
+    case_id: str = ""
+
+
+@dataclass(frozen=True)
+class SeatLogin:
+    seat_id: str
+    operator_id: str
+    level: int
+    skills: tuple[str, ...]
+
+    def validate(self) -> None:
+        if not self.seat_id or not self.operator_id:
+            raise InvalidRequest("login needs a seat_id and an operator_id")
+        if self.level < 1:
+            raise InvalidRequest("login needs an authority_level of 1 or more")
+        if not self.skills:
+            raise InvalidRequest("login needs at least one skill (scene category)")
+
+
+def case_id_for(channel: str, idempotency_key: str) -> str:
+    """The same request retried maps to the same case, on any gateway."""
+    return "C" + hashlib.blake2b(f"{channel}\0{idempotency_key}".encode(), digest_size=10).hexdigest()
+
+
+class Gateway:
+    def __init__(self, settings: Settings, instance: str, book: RuleBook, metrics: Metrics) -> None:
+        self.settings = settings
+        self.instance = instance
+        self.book = book
+        self.metrics = metrics
+        self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
+        self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1")
+        self.seats: dict[str, SeatLogin] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _actor(self, role: str, shard: int | None = None) -> Any:
+        import ray
+
+        return ray.get_actor(actor_name(self.instance, role, shard))
+
+    async def start(self) -> None:
+        s = self.settings
+        self.dispatcher = self._actor("dispatcher")
+        self.case_hosts = [self._actor("cases", i) for i in range(s.case_shards)]
+        self.customer_hosts = [self._actor("customers", i) for i in range(s.customer_shards)]
+        self._create = [Batcher(h.create.remote) for h in self.case_hosts]
+        self._observe = [Batcher(h.observe.remote) for h in self.customer_hosts]
+        self.inbox.start()
+        await self._heartbeat()
+        self._tasks.append(asyncio.create_task(self._heartbeats()))
+
+    async def _heartbeat(self) -> None:
+        seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
+                  "skills": list(s.skills)} for s in self.seats.values()]
+        await asyncio.gather(
+            self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
+            *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
+              for h in self.case_hosts))
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self._heartbeat()
+                stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
+                self.metrics.set_stats(list(stats), await self.dispatcher.stats.remote())
+            except Exception:  # a host restarting: the next beat re-attaches
+                log.warning("heartbeat to actor hosts failed", exc_info=True)
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for seat_id in list(self.seats):
+            await self.close_seat(seat_id)
+        await self.inbox.close()
+
+    def _case_host(self, case_id: str) -> Any:
+        return self.case_hosts[shard_of(case_id, len(self.case_hosts))]
+
+    # ------------------------------------------------------------------ channels
+
+    async def authorize(self, req: ChannelRequest) -> Answer:
+        started = time.perf_counter()
+        if not req.idempotency_key:
+            raise InvalidRequest("transaction.idempotency_key is required")
+        facts = req.facts
+        if req.customer_id and self.book.tracks_history:
+            contributions = self.book.counter_contributions(facts)
+            if contributions:
+                shard = shard_of(req.customer_id, len(self._observe))
+                totals = await self._observe[shard].submit(
+                    Observation(req.customer_id, f"{req.channel}/{req.idempotency_key}",
+                                contributions))
+                facts = {**facts, **{f"history.{c}": totals.get(c, 0.0)
+                                     for c in self.book.ruleset.counters}}
+        decision = self.book.evaluate(facts)
+        answer = Answer(decision)
+        if decision.outcome in (Outcome.REMOTE, Outcome.ONSITE):
+            answer = Answer(decision, await self._create_case(req, decision))
+        outcome = "required" if answer.case_id else decision.outcome.name.lower()
+        self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
+        return answer
+
+    async def _create_case(self, req: ChannelRequest, d: Decision) -> str:
+        assert d.scene is not None
+        case_id = case_id_for(req.channel, req.idempotency_key)
+        spec = CaseSpec(
+            case_id=case_id, fingerprint=req.fingerprint, channel=req.channel,
+            initiator=req.initiator, outlet=req.outlet, customer_id=req.customer_id,
+            transaction_code=req.transaction_code, amount=req.amount, currency=req.currency,
+            account_masked=req.account_masked,
+            mode="onsite" if d.outcome is Outcome.ONSITE else "remote",
+            level=d.level, approvers=d.approvers, priority=d.priority,
+            sla_seconds=d.sla_seconds, category=d.scene.category,
+            scene={"id": d.scene.id, "name": d.scene.name, "category": d.scene.category,
+                   "business_type": d.scene.business_type,
+                   "review_points": list(d.review_points)},
+            images=d.images.to_dict() if d.images else None,
+            fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
+            rules_version=d.rules_version, created_at=time.time())
+        shard = shard_of(case_id, len(self._create))
+        await self._create[shard].submit(spec)
+        return case_id
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        update: dict[str, Any] = await result(self._case_host(case_id).get.remote(case_id))
+        return update
+
+    async def watch(self, case_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The case's current state, then every change, until it is final."""
+        topic = f"case/{case_id}"
+        q = self.inbox.subscribe(topic)  # before reading, so no change falls in between
+        try:
+            current = await self.case(case_id)
+            yield current
+            while not current["final"]:
+                try:
+                    update = await asyncio.wait_for(q.get(), WATCH_POLL_SECONDS)
+                except TimeoutError:
+                    update = await self.case(case_id)
+                if update["version"] > current["version"]:
+                    current = update
+                    yield current
+        finally:
+            self.inbox.unsubscribe(topic, q)
+
+    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
+        update: dict[str, Any] = await result(
+            self._case_host(case_id).cancel.remote(case_id, reason))
+        return update
+
+    async def supplement(self, case_id: str) -> dict[str, Any]:
+        update: dict[str, Any] = await result(self._case_host(case_id).supplement.remote(case_id))
+        return update
+
+    # ------------------------------------------------------------------ seats
+
+    async def open_seat(self, login: SeatLogin) -> asyncio.Queue[dict[str, Any]]:
+        login.validate()
+        if login.seat_id in self.seats:
+            raise Conflict(f"seat {login.seat_id} is connected already")
+        self.seats[login.seat_id] = login
+        q = self.inbox.subscribe(f"seat/{login.seat_id}")
+        try:
+            await result(self.dispatcher.login.remote(
+                login.seat_id, login.operator_id, login.level, list(login.skills),
+                self.gateway_id))
+        except BaseException:
+            self.seats.pop(login.seat_id, None)
+            self.inbox.unsubscribe(f"seat/{login.seat_id}", q)
+            raise
+        return q
+
+    async def close_seat(self, seat_id: str, q: asyncio.Queue[dict[str, Any]] | None = None) -> None:
+        if self.seats.pop(seat_id, None) is None:
+            return
+        if q is not None:
+            self.inbox.unsubscribe(f"seat/{seat_id}", q)
+        with contextlib.suppress(Exception):  # the dispatcher may be gone at shutdown
+            await result(self.dispatcher.logout.remote(seat_id))
+
+    async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
+        details: dict[str, Any] = await result(self.dispatcher.accept.remote(seat_id, case_id))
+        return details
+
+    async def decline(self, seat_id: str, case_id: str) -> None:
+        await result(self.dispatcher.decline.remote(seat_id, case_id))
+
+    async def decide(self, seat_id: str, case_id: str, version: int, verdict: Verdict,
+                     reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:
+        update: dict[str, Any] = await result(self._case_host(case_id).decide.remote(
+            case_id, seat_id, version, verdict.value, reason_code, reason_text, missing))
+        self.metrics.decisions.labels(verdict.value.lower()).inc()
+        return update

@@ -1,0 +1,43 @@
+"""Prometheus metrics of one service instance (its own registry, so tests can run several)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+CASE_STATES = ("QUEUED", "OFFERED", "IN_REVIEW", "RETURNED")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("foureyes_requests", "Channel requests by channel and outcome",
+                                ["channel", "outcome"], registry=self.registry)
+        self.latency = Histogram(
+            "foureyes_request_seconds", "Time to answer a channel request",
+            ["channel", "outcome"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.open_cases = Gauge("foureyes_open_cases", "Open cases by state", ["state"],
+                                registry=self.registry)
+        self.queue_depth = Gauge("foureyes_queue_depth", "Cases waiting for a seat",
+                                 registry=self.registry)
+        self.seats = Gauge("foureyes_seats", "Connected seats by presence", ["presence"],
+                           registry=self.registry)
+        self.decisions = Counter("foureyes_seat_decisions", "Seat decisions by verdict",
+                                 ["verdict"], registry=self.registry)
+
+    def observe_request(self, channel: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(channel, outcome).inc()
+        self.latency.labels(channel, outcome).observe(seconds)
+
+    def set_stats(self, case_stats: list[dict[str, int]], dispatch: dict[str, Any]) -> None:
+        totals = dict.fromkeys(CASE_STATES, 0)
+        for stats in case_stats:
+            for state, n in stats.items():
+                totals[state] = totals.get(state, 0) + n
+        for state, n in totals.items():
+            self.open_cases.labels(state).set(n)
+        self.queue_depth.set(dispatch.get("queued", 0))
+        for presence, n in dispatch.get("seats", {}).items():
+            self.seats.labels(presence).set(n)

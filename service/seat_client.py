@@ -1,0 +1,67 @@
+"""A small client for one seat's stream: used by the demo, the tests and the benchmarks, and a
+starting point for a seat front end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+
+import grpc
+
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+
+
+class SeatClient:
+    def __init__(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
+                 skills: Iterable[str]) -> None:
+        self.login = pb.Login(seat_id=seat_id, operator_id=operator_id, authority_level=level,
+                              skills=list(skills))
+        self._stub = pbg.SeatServiceStub(channel)
+        self._out: asyncio.Queue[pb.SeatMessage | None] = asyncio.Queue()
+        self._call: grpc.aio.StreamStreamCall | None = None
+
+    async def _messages(self) -> AsyncIterator[pb.SeatMessage]:
+        yield pb.SeatMessage(login=self.login)
+        while (msg := await self._out.get()) is not None:
+            yield msg
+
+    async def connect(self) -> SeatClient:
+        self._call = self._stub.Connect(self._messages())
+        first = await self.next()
+        if first.WhichOneof("body") != "logged_in":
+            raise RuntimeError(f"login refused: {first}")
+        return self
+
+    async def next(self, timeout: float = 10.0) -> pb.SeatEvent:
+        assert self._call is not None
+        event = await asyncio.wait_for(self._call.read(), timeout)
+        if event is grpc.aio.EOF:
+            raise EOFError("seat stream closed")
+        return event
+
+    async def next_of(self, kind: str, timeout: float = 10.0) -> pb.SeatEvent:
+        """The next event of one kind (offer, assigned, revoked, decided, error)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            event = await self.next(max(deadline - loop.time(), 0.001))
+            if event.WhichOneof("body") == kind:
+                return event
+
+    def accept(self, case_id: str) -> None:
+        self._out.put_nowait(pb.SeatMessage(accept=pb.Accept(case_id=case_id)))
+
+    def decline(self, case_id: str) -> None:
+        self._out.put_nowait(pb.SeatMessage(decline=pb.Decline(case_id=case_id)))
+
+    def decide(self, case_id: str, version: int, verdict: pb.Verdict.ValueType,
+               reason_code: str = "", reason_text: str = "") -> None:
+        self._out.put_nowait(pb.SeatMessage(decide=pb.Decide(
+            case_id=case_id, version=version, verdict=verdict, reason_code=reason_code,
+            reason_text=reason_text)))
+
+    async def close(self) -> None:
+        self._out.put_nowait(None)
+        if self._call is not None:
+            self._call.cancel()

@@ -1,0 +1,47 @@
+"""Settings: one frozen dataclass, read once (flags, then FOUREYES_* environment), passed on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from foureyes.rules.book import DEFAULT_RULES
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    metrics_port: int = 9464
+    data_dir: Path = Path("foureyes-data")
+    rules: Path = DEFAULT_RULES
+    ray_address: str = ""  # empty: start a local Ray
+    case_shards: int = 2
+    customer_shards: int = 1
+    offer_timeout: float = 30.0  # seconds a seat has to accept an offer
+    instance: str = field(default="", compare=False)  # names this run's Ray actors
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then FOUREYES_<FIELD> variables, then explicit overrides (flags)."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"FOUREYES_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _convert(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, raw: str) -> object:
+    default = getattr(Settings, name, "")
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
