@@ -1,0 +1,115 @@
+"""The case state machine and its shard, on a real SQLite file (no Ray)."""
+
+import time
+
+import pytest
+
+from foureyes.actors.case import Case, CaseSpec, CaseState, Verdict
+from foureyes.actors.case_shard import CaseShard
+from foureyes.errors import Conflict, PermissionDenied
+from foureyes.service.store import CaseStore
+
+
+def spec(case_id="C1", approvers=1, fingerprint="f1") -> CaseSpec:
+    return CaseSpec(case_id=case_id, fingerprint=fingerprint, channel="teller",
+                    initiator="teller-1", outlet="0101", customer_id="cust", transaction_code="X",
+                    amount="1", currency="CNY", account_masked="****1234", mode="remote",
+                    level=1, approvers=approvers, priority=0, sla_seconds=60, category="cash",
+                    scene={"id": "s"}, images=None, fired=[], rules_version="v",
+                    created_at=time.time())
+
+
+def test_approval_path_bumps_version_on_every_event():
+    case = Case(spec())
+    kinds = [case.create()["kind"], case.offer("seat-a")["kind"],
+             case.begin_review("seat-a", "auth-1")["kind"]]
+    event = case.decide("seat-a", case.version, Verdict.APPROVE)
+    assert kinds + [event["kind"]] == ["created", "offered", "review-started", "approved"]
+    assert case.state is CaseState.APPROVED and case.version == 4 and not case.open
+
+
+def test_stale_decision_is_refused():
+    case = Case(spec())
+    case.create()
+    case.begin_review("seat-a", "auth-1")
+    with pytest.raises(Conflict, match="version"):
+        case.decide("seat-a", case.version - 1, Verdict.APPROVE)
+    assert case.state is CaseState.IN_REVIEW
+
+
+def test_initiator_cannot_review_and_two_approvers_must_differ():
+    case = Case(spec(approvers=2))
+    case.create()
+    with pytest.raises(PermissionDenied):
+        case.begin_review("seat-x", "teller-1")
+    case.begin_review("seat-a", "auth-1")
+    assert case.decide("seat-a", case.version, Verdict.APPROVE)["kind"] == "approved-partly"
+    assert case.state is CaseState.QUEUED
+    with pytest.raises(PermissionDenied):
+        case.begin_review("seat-b", "auth-1")
+    case.begin_review("seat-b", "auth-2")
+    case.decide("seat-b", case.version, Verdict.APPROVE)
+    assert case.state is CaseState.APPROVED and case.approvals == ["auth-1", "auth-2"]
+
+
+def test_return_and_supplement_requeue():
+    case = Case(spec())
+    case.create()
+    case.begin_review("seat-a", "auth-1")
+    case.decide("seat-a", case.version, Verdict.RETURN, "MISSING_ID", missing=["id_document"])
+    assert case.state is CaseState.RETURNED and case.missing == ["id_document"]
+    case.supplement()
+    assert case.state is CaseState.QUEUED and case.missing == []
+
+
+def test_doc_round_trip():
+    case = Case(spec())
+    case.create()
+    assert Case.from_doc(case.to_doc()) == case
+
+
+class FakeDispatch:
+    def __init__(self):
+        self.enqueued, self.finished = [], []
+
+    def enqueue(self, entries):
+        self.enqueued.extend(e["case_id"] for e in entries)
+
+    def finished(self, seat_id, case_id):  # noqa: F811 - records calls
+        pass
+
+    def withdraw(self, case_id):
+        pass
+
+
+async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_path):
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    published = []
+    shard = CaseShard(store, FakeDispatch(), published.append)
+    results = await shard.create([spec("C1"), spec("C2"), spec("C1")])
+    assert [r["state"] for r in results] == ["QUEUED", "QUEUED", "QUEUED"]
+    assert store.db.commits == 1  # one group commit for the whole batch
+    await shard.offered("C1", "seat-a")
+    await shard.begin_review("C1", "seat-a", "auth-1")
+    await store.close()
+
+    store2 = CaseStore(tmp_path / "cases.sqlite")
+    await store2.open()
+    dispatch = FakeDispatch()
+    recovered = CaseShard(store2, dispatch, published.append)
+    assert await recovered.recover() == 2
+    assert sorted(dispatch.enqueued) == ["C1", "C2"]  # the one in review went back to the queue
+    events = await store2.events("C1")
+    assert [e["kind"] for e in events] == ["created", "offered", "review-started", "requeued"]
+    await store2.close()
+
+
+async def test_reused_idempotency_key_with_other_content_is_refused(tmp_path):
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    shard = CaseShard(store, FakeDispatch(), lambda u: None)
+    await shard.create([spec("C1")])
+    [result] = await shard.create([spec("C1", fingerprint="other")])
+    assert isinstance(result, Conflict)
+    await store.close()

@@ -1,0 +1,81 @@
+"""Routing rules of the dispatcher, with a fake case port (this class only)."""
+
+import asyncio
+
+from foureyes.actors.dispatch import Dispatcher
+
+
+class Cases:
+    def __init__(self):
+        self.calls = []
+
+    def offered(self, case_id, seat_id):
+        self.calls.append(("offered", case_id, seat_id))
+
+    def offer_lapsed(self, case_id, seat_id, why):
+        self.calls.append(("lapsed", case_id, seat_id))
+
+    def requeue(self, case_id, why):
+        self.calls.append(("requeue", case_id))
+
+    async def begin_review(self, case_id, seat_id, operator_id):
+        return {"case_id": case_id, "seat": seat_id}
+
+
+def entry(case_id, category="cash", level=1, initiator="teller-1", priority=0, excluded=()):
+    return {"case_id": case_id, "category": category, "level": level, "initiator": initiator,
+            "excluded": list(excluded), "priority": priority, "created_at": 0.0, "deadline": 60.0,
+            "details": {"case_id": case_id}}
+
+
+def make(timeout=10.0):
+    pushes = []
+    d = Dispatcher(Cases(), lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), timeout)
+    return d, pushes
+
+
+async def test_offer_respects_skill_level_and_initiator():
+    d, pushes = make()
+    d.login("s-wrong-skill", "a1", 3, ["wealth"], "gw")
+    d.login("s-low", "a2", 1, ["cash"], "gw")
+    d.login("s-initiator", "teller-1", 3, ["cash"], "gw")
+    d.login("s-ok", "a4", 2, ["cash"], "gw")
+    d.enqueue([entry("C1", level=2)])
+    assert pushes == [("s-ok", "offer", "C1")]
+
+
+async def test_priority_orders_the_queue_and_least_recently_assigned_seat_wins():
+    d, pushes = make()
+    d.enqueue([entry("low"), entry("high", priority=10)])
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    assert pushes == [("s1", "offer", "high")]
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    assert pushes[-1] == ("s2", "offer", "low")
+
+
+async def test_timeout_moves_offer_to_next_seat():
+    d, pushes = make(timeout=0.05)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    await asyncio.sleep(0.07)
+    assert pushes[:3] == [("s1", "offer", "C1"), ("s1", "revoked", "C1"), ("s2", "offer", "C1")]
+
+
+async def test_accept_then_finish_frees_the_seat():
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1"), entry("C2")])
+    assert await d.accept("s1", "C1") == {"case_id": "C1", "seat": "s1"}
+    assert d.stats()["queued"] == 1
+    d.finished("s1", "C1")
+    assert pushes[-1] == ("s1", "offer", "C2")
+
+
+async def test_logout_during_review_requeues():
+    d, _ = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    d.logout("s1")
+    assert ("requeue", "C1") in d.cases.calls
