@@ -179,40 +179,41 @@ class Dispatcher:
         if not self.queue:
             return
         free = [s for s in self.seats.values() if s.free]
-        if not free:
-            return
-        for entry in sorted(self.queue.values(), key=Waiting.sort_key):
-            seat = self._pick(entry, free)
-            if seat is None:
-                continue
-            del self.queue[entry.case_id]
-            free.remove(seat)
-            seat.offered = entry.case_id
-            seat.last_assigned = time.monotonic()
-            timer = asyncio.get_running_loop().call_later(
-                self.offer_timeout, self._expire, entry.case_id, seat.seat_id)
-            self.offers[entry.case_id] = (entry, seat.seat_id, timer)
-            self.offers_made += 1
-            self.cases.offered(entry.case_id, seat.seat_id)
-            self.push(seat.gateway_id, seat.seat_id,
-                      {"type": "offer", "case_id": entry.case_id, "case": entry.details,
-                       "expires_in_ms": int(self.offer_timeout * 1000)})
-            if not free:
-                return
+        # First every case to a seat that has not passed on it; only then may a seat that
+        # declined (or let an offer time out) see the same case again, so that one declined
+        # case does not keep a seat from the others.
+        for second_round in (False, True):
+            for entry in sorted(self.queue.values(), key=Waiting.sort_key):
+                if not free:
+                    return
+                seat = self._pick(entry, free, second_round)
+                if seat is not None:
+                    free.remove(seat)
+                    self._offer(entry, seat)
+
+    def _offer(self, entry: Waiting, seat: Seat) -> None:
+        del self.queue[entry.case_id]
+        seat.offered = entry.case_id
+        seat.last_assigned = time.monotonic()
+        timer = asyncio.get_running_loop().call_later(
+            self.offer_timeout, self._expire, entry.case_id, seat.seat_id)
+        self.offers[entry.case_id] = (entry, seat.seat_id, timer)
+        self.offers_made += 1
+        self.cases.offered(entry.case_id, seat.seat_id)
+        self.push(seat.gateway_id, seat.seat_id,
+                  {"type": "offer", "case_id": entry.case_id, "case": entry.details,
+                   "expires_in_ms": int(self.offer_timeout * 1000)})
 
     @staticmethod
-    def _pick(entry: Waiting, free: list[Seat]) -> Seat | None:
+    def _pick(entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:
         able = [s for s in free
                 if entry.category in s.skills and s.level >= entry.level
                 and s.operator_id != entry.initiator and s.operator_id not in entry.excluded]
-        if not able:
-            return None
         fresh = [s for s in able if s.seat_id not in entry.declined]
-        if not fresh:
-            # every able seat has passed on it once: start another round
-            entry.declined.clear()
+        if not fresh and able and second_round:
+            entry.declined.clear()  # every able seat has passed on it once: another round
             fresh = able
-        return min(fresh, key=lambda s: s.last_assigned)
+        return min(fresh, key=lambda s: s.last_assigned) if fresh else None
 
     def stats(self) -> dict[str, Any]:
         presence = {"available": 0, "busy": 0}

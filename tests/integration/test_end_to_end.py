@@ -1,0 +1,211 @@
+"""The whole path for real: gRPC → rules → case in a Ray actor → seat → decision back."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import urllib.request
+
+import grpc
+import pytest
+
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.seat_client import SeatClient
+from tests.integration.conftest import ALL_SKILLS, running
+
+pytestmark = pytest.mark.integration
+
+
+def withdrawal(key: str, amount: str, operator: str = "teller-1", customer: str = "cust-1"):
+    return pb.TellerRequest(operator_id=operator, outlet_id="0101", terminal_id="T1",
+                            transaction=pb.Transaction(code="CASH_WITHDRAWAL", amount=amount,
+                                                       currency="CNY", account="6222000011112222",
+                                                       customer_id=customer, idempotency_key=key))
+
+
+async def test_teller_request_needing_no_authorization(service, channel):
+    d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("k-small", "3000"))
+    assert d.outcome == pb.NOT_REQUIRED
+    assert not d.case_id and len(d.rules_version) == 12
+    metrics = urllib.request.urlopen(service.metrics_url, timeout=5).read().decode()
+    assert 'foureyes_requests_total{channel="teller",outcome="none"} 1.0' in metrics
+
+
+async def test_required_case_is_offered_approved_and_watched(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    seat = await SeatClient(channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
+    d = await teller.Authorize(withdrawal("k-big", "80000"))
+    assert d.outcome == pb.REQUIRED and d.case_id
+    assert d.scene.id == "cash-withdrawal" and d.authority_level == 1
+    assert [f.id for f in d.fired] == ["cash-withdrawal-large"]
+    assert d.images.combination == pb.ImageRequirement.ALL_OF
+    watch = teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))
+
+    offer = (await seat.next_of("offer")).offer
+    assert offer.case.case_id == d.case_id and offer.case.account_masked == "************2222"
+    seat.accept(d.case_id)
+    assigned = (await seat.next_of("assigned")).assigned.case
+    seat.decide(d.case_id, assigned.version, pb.APPROVE)
+    decided = (await seat.next_of("decided")).decided
+    assert decided.state == pb.APPROVED and decided.final
+
+    states = [u.state async for u in watch]
+    assert states[-1] == pb.APPROVED
+    assert pb.IN_REVIEW in states or states == [pb.APPROVED]
+    # the same request again is the same case, not a new one
+    again = await teller.Authorize(withdrawal("k-big", "80000"))
+    assert again.case_id == d.case_id
+    await seat.close()
+
+
+async def test_stale_decision_is_refused_on_the_seat_stream(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    seat = await SeatClient(channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
+    d = await teller.Authorize(withdrawal("k-stale", "60000"))
+    await seat.next_of("offer")
+    seat.accept(d.case_id)
+    assigned = (await seat.next_of("assigned")).assigned.case
+    seat.decide(d.case_id, assigned.version - 1, pb.APPROVE)
+    error = (await seat.next_of("error")).error
+    assert error.code == "FAILED_PRECONDITION" and "version" in error.message
+    seat.decide(d.case_id, assigned.version, pb.REJECT, reason_code="SIGNATURE")
+    assert (await seat.next_of("decided")).decided.state == pb.REJECTED_BY_AUTHORIZER
+    await seat.close()
+
+
+async def test_self_service_and_mobile_requests(service, channel):
+    kiosk = pbg.SelfServiceChannelStub(channel)
+    mobile = pbg.MobileChannelStub(channel)
+    rejected = await kiosk.Authorize(pb.SelfServiceRequest(
+        device_id="atm-1", transaction=pb.Transaction(
+            code="CASH_WITHDRAWAL", amount="100", account_status="BLOCKED",
+            idempotency_key="ss-1")))
+    assert rejected.outcome == pb.REJECTED and rejected.fired[0].id == "blocked-account"
+    deposit = await kiosk.Authorize(pb.SelfServiceRequest(
+        device_id="atm-1", transaction=pb.Transaction(
+            code="CASH_DEPOSIT", amount="60000", customer_id="c9", idempotency_key="ss-2")))
+    assert deposit.outcome == pb.REQUIRED and deposit.scene.id == "cash-deposit"
+
+    seat = await SeatClient(channel, "seat-w", "auth-9", 2, ["wealth"]).connect()
+    d = await mobile.Authorize(pb.MobileRequest(
+        app_id="app", session_id="s-1", transaction=pb.Transaction(
+            code="WEALTH_PURCHASE", amount="20000", product_risk_level=5,
+            customer=pb.Customer(risk_level=2), idempotency_key="m-1")))
+    assert d.outcome == pb.REQUIRED and d.scene.category == "wealth"
+    offer = (await seat.next_of("offer")).offer
+    assert offer.case.case_id == d.case_id and offer.case.channel == "mobile"
+    seat.accept(d.case_id)
+    v = (await seat.next_of("assigned")).assigned.case.version
+    seat.decide(d.case_id, v, pb.RETURN, reason_code="NEED_DISCLOSURE")
+    assert (await seat.next_of("decided")).decided.state == pb.RETURNED
+    cancelled = await mobile.CancelCase(pb.CancelCaseRequest(case_id=d.case_id, reason="gave up"))
+    assert cancelled.state == pb.CANCELLED and cancelled.final
+    await seat.close()
+
+
+async def test_cumulative_cash_uses_customer_history(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    first = await teller.Authorize(withdrawal("h-1", "45000", customer="cust-h"))
+    second = await teller.Authorize(withdrawal("h-2", "45000", customer="cust-h"))
+    retry = await teller.Authorize(withdrawal("h-2", "45000", customer="cust-h"))
+    third = await teller.Authorize(withdrawal("h-3", "45000", customer="cust-h"))
+    assert [first.outcome, second.outcome, retry.outcome] == [pb.NOT_REQUIRED] * 3
+    assert third.outcome == pb.REQUIRED
+    assert [f.id for f in third.fired] == ["cash-daily-cumulative"]
+    assert third.fired[0].reason == "cash withdrawn today 135,000 ≥ 100,000"
+
+
+async def test_bad_requests_get_clear_errors(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await teller.Authorize(withdrawal("", "100"))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "idempotency_key" in e.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await teller.Authorize(withdrawal("k-x", "lots"))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await teller.Authorize(withdrawal("k-big-2", "70000"))
+        await teller.Authorize(withdrawal("k-big-2", "71000"))  # same key, other request
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await teller.CancelCase(pb.CancelCaseRequest(case_id="Cnope"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_offer_timeout_goes_to_a_second_seat(start_service):
+    async with running(start_service, offer_timeout=1.0) as (_, channel):
+        first = await SeatClient(channel, "seat-a", "auth-a", 1, ["cash"]).connect()
+        d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("t-1", "55000"))
+        assert (await first.next_of("offer")).offer.case.case_id == d.case_id
+        second = await SeatClient(channel, "seat-b", "auth-b", 1, ["cash"]).connect()
+        revoked = (await first.next_of("revoked", timeout=5)).revoked
+        assert revoked.case_id == d.case_id and "timed out" in revoked.reason
+        assert (await second.next_of("offer", timeout=5)).offer.case.case_id == d.case_id
+        await first.close()
+        await second.close()
+
+
+async def test_initiator_is_never_offered_their_own_case(service, channel):
+    own = await SeatClient(channel, "seat-own", "teller-7", 2, ALL_SKILLS).connect()
+    d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("own-1", "90000", "teller-7"))
+    with pytest.raises(TimeoutError):
+        await own.next_of("offer", timeout=1.5)
+    other = await SeatClient(channel, "seat-other", "auth-2", 2, ALL_SKILLS).connect()
+    assert (await other.next_of("offer")).offer.case.case_id == d.case_id
+    await own.close()
+    await other.close()
+
+
+async def test_open_cases_survive_a_restart_and_are_offered_again(start_service, tmp_path):
+    data = tmp_path / "restart"
+    async with running(start_service, data_dir=data) as (_, channel):
+        teller = pbg.TellerChannelStub(channel)
+        d1 = await teller.Authorize(withdrawal("r-1", "60000"))
+        d2 = await teller.Authorize(withdrawal("r-2", "70000"))
+        seat = await SeatClient(channel, "seat-r", "auth-r", 2, ["cash"]).connect()
+        offered = (await seat.next_of("offer")).offer.case.case_id
+        seat.accept(offered)
+        await seat.next_of("assigned")  # in review when the service stops
+        await seat.close()
+    async with running(start_service, data_dir=data) as (_, channel):
+        teller = pbg.TellerChannelStub(channel)
+        for d in (d1, d2):
+            update = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
+            assert update.state == pb.QUEUED and not update.final
+        seat = await SeatClient(channel, "seat-r2", "auth-r2", 2, ["cash"]).connect()
+        seen = {(await seat.next_of("offer")).offer.case.case_id}
+        seat.decline(next(iter(seen)))
+        seen.add((await seat.next_of("offer")).offer.case.case_id)
+        assert seen == {d1.case_id, d2.case_id}
+        await seat.close()
+
+
+async def test_bad_rule_file_is_refused_naming_file_and_line(tmp_path, start_service):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "triggers.yaml").write_text(
+        "triggers:\n  - id: broken\n    outcome: remote\n    scene: nowhere\n"
+        "    when: {transaction.code: X}\n")
+    out = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check",
+                          str(rules)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert f"{rules}/triggers.yaml:2: broken: unknown scene 'nowhere'" in out.stderr
+    from foureyes.errors import RuleSetError
+
+    with pytest.raises(RuleSetError, match="triggers.yaml:2: broken"):
+        await start_service(rules=rules)
+    good = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check"],
+                          capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and "ok, version" in good.stdout
+
+
+async def test_health_and_reflection_are_served(service, channel):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    status = await health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service="foureyes.v1.TellerChannel"))
+    assert status.status == health_pb2.HealthCheckResponse.SERVING
+    await asyncio.sleep(0)
