@@ -126,7 +126,7 @@ class Dispatcher:
         offer = self.offers.get(case_id)
         if offer is None or offer[1] != seat_id:
             raise Conflict(f"case {case_id} is not offered to seat {seat_id} (any more)")
-        entry, _, timer = self.offers.pop(case_id)
+        _, _, timer = self.offers.pop(case_id)
         timer.cancel()
         seat = self.seats[seat_id]
         seat.offered, seat.reviewing = "", case_id

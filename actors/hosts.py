@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import ray
-
 from foureyes.actors.case import CaseSpec
 from foureyes.actors.case_shard import CaseShard
 from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
 from foureyes.actors.shards import actor_name, shard_of
-from foureyes.service.bus import Outbox
 from foureyes.errors import Unavailable
+from foureyes.service.bus import Outbox
 from foureyes.service.store import CaseStore, CustomerStore
 
 log = logging.getLogger(__name__)

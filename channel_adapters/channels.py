@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from foureyes.channel_adapters.convert import channel_request, decision_to_proto, update_to_proto
 from foureyes.errors import InvalidRequest
 from foureyes.protos import foureyes_pb2 as pb

@@ -66,10 +66,16 @@ def images_to_proto(node: ImageNode | dict[str, Any] | None) -> pb.ImageRequirem
         return pb.ImageRequirement(kind=d["kind"], type=d.get("type", ""))
     if "at_least" in d:
         return pb.ImageRequirement(combination=pb.ImageRequirement.AT_LEAST, at_least=d["at_least"],
-                                   of=[images_to_proto(c) for c in d["of"]])
+                                   of=[_child(c) for c in d["of"]])
     (key, children), = d.items()
     return pb.ImageRequirement(combination=_COMBINATION[key],
-                               of=[images_to_proto(c) for c in children])
+                               of=[_child(c) for c in children])
+
+
+def _child(node: dict[str, Any]) -> pb.ImageRequirement:
+    out = images_to_proto(node)
+    assert out is not None
+    return out
 
 
 def decision_to_proto(answer: Answer) -> pb.Decision:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from foureyes.actors.case import Verdict
 from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
 from foureyes.channel_adapters.errors import status_of

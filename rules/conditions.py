@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 NUMBER = "number"
 TEXT = "text"
@@ -80,7 +80,7 @@ class AnyOf:
     items: tuple[Condition, ...]
 
 
-Condition = Union[Test, All, AnyOf]
+Condition = Test | All | AnyOf
 
 
 def line_of(node: Any, default: int) -> int:

@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from durable import engine as durable
-
 from foureyes.rules.conditions import Condition, to_durable
 
 _names = itertools.count(1)
 
 
-class _Host(durable.Host):  # type: ignore[misc]
+class _Host(durable.Host):
     def __init__(self, actions: Mapping[str, Callable[[Any], None]]) -> None:
         self._actions = actions
         super().__init__()

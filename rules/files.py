@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from foureyes.errors import RuleError, RuleSetError
 from foureyes.rules import conditions
 from foureyes.rules.conditions import Condition, ConditionError
@@ -49,7 +48,7 @@ class _Loader(yaml.SafeLoader):
     """Keeps each mapping's and list's line so that errors can point into the file."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        d = _LineDict(super().construct_mapping(node, deep=True))
+        d = _LineDict(super().construct_mapping(node, deep=True))  # type: ignore[arg-type]
         d.line = node.start_mark.line + 1
         return d
 
@@ -104,7 +103,7 @@ def load(directory: str | Path) -> RuleSet:
         text = path.read_text(encoding="utf-8")
         digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
         try:
-            doc = yaml.load(text, Loader=_Loader) or {}  # noqa: S506 - a SafeLoader subclass
+            doc = yaml.load(text, Loader=_Loader) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             problems.append(RuleError(str(path), mark.line + 1 if mark else 0, "", f"bad YAML: {e}"))
@@ -114,7 +113,7 @@ def load(directory: str | Path) -> RuleSet:
             continue
         for key in doc:
             if key not in SECTIONS:
-                problems.append(RuleError(str(path), doc.line, "",
+                problems.append(RuleError(str(path), conditions.line_of(doc, 0), "",
                                           f"unknown section {key!r} (use {', '.join(SECTIONS)})"))
         docs.append((str(path), doc))
     rs = RuleSet(version=digest.hexdigest()[:12], source=str(directory))
@@ -152,7 +151,8 @@ class _Builder:
         good = []
         for item in entries:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-                self.error(file, item, "", f"every entry of {section} needs an id", entries.line)
+                self.error(file, item, "", f"every entry of {section} needs an id",
+                           conditions.line_of(entries, 0))
                 continue
             seen = self.ids.setdefault("rules" if section in ("triggers", "image_rules") else section,
                                        set())
@@ -190,7 +190,7 @@ class _Builder:
             cond = self._condition(file, item)
             if cond is None:
                 continue
-            counter = Counter(item["id"], sum_field, file, item.line)
+            counter = Counter(item["id"], sum_field, file, conditions.line_of(item, 0))
             self.rs.counters[item["id"]] = (counter, cond)
             self.fields[f"history.{item['id']}"] = conditions.NUMBER
 
@@ -231,7 +231,8 @@ class _Builder:
                 cond = self._condition(file, rule)
                 if node is None or cond is None:
                     continue
-                self.rs.image_rules[rule["id"]] = ImageRule(rule["id"], sid, node, file, rule.line)
+                self.rs.image_rules[rule["id"]] = ImageRule(rule["id"], sid, node, file,
+                                                            conditions.line_of(rule, 0))
                 self.rs.rules.append(CompiledRule(rule["id"], "image", cond))
 
     def _image_node(self, file: str, parent: Any, rid: str, node: Any) -> ImageNode | None:
@@ -291,7 +292,8 @@ class _Builder:
                 id=tid, description=str(item.get("description", "")), outcome=outcome,
                 level=numbers["level"], approvers=numbers["approvers"], priority=numbers["priority"],
                 sla_seconds=numbers["sla_seconds"], scene=scene,
-                reason=str(item.get("reason", item.get("description", tid))), file=file, line=item.line,
+                reason=str(item.get("reason", item.get("description", tid))), file=file,
+                line=conditions.line_of(item, 0),
             )
             self.rs.rules.append(CompiledRule(tid, "trigger", cond))
 
@@ -301,7 +303,7 @@ class _Builder:
             return None
         fields = {**self.fields, **{k: conditions.TEXT for k in _extra_fields(item["when"])}}
         try:
-            return conditions.parse(item["when"], fields, self.rs.parameters, item.line)
+            return conditions.parse(item["when"], fields, self.rs.parameters, conditions.line_of(item, 0))
         except ConditionError as e:
             self.error(file, item, item["id"], str(e), e.line)
             return None

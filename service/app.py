@@ -10,10 +10,6 @@ from typing import Any
 
 import grpc
 import ray
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from prometheus_client import start_http_server
-
 from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatcherHost
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
@@ -24,6 +20,9 @@ from foureyes.rules.book import RuleBook
 from foureyes.service.gateway import Gateway
 from foureyes.service.metrics import Metrics
 from foureyes.service.settings import Settings
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +80,14 @@ class Service:
     async def _start_hosts(self) -> None:
         s = self.settings
         data = str(s.data_dir)
-        dispatcher = DispatcherHost.options(
+        # @ray.remote classes are untyped to mypy: reach their .options through Any
+        hosts: Any = {"dispatcher": DispatcherHost, "cases": CaseHost, "customers": CustomerHost}
+        dispatcher = hosts["dispatcher"].options(
             name=actor_name(s.instance, "dispatcher"), **HOST_OPTIONS
         ).remote(s.instance, s.case_shards, s.offer_timeout)
-        cases = [CaseHost.options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
+        cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
                  .remote(s.instance, i, s.case_shards, data) for i in range(s.case_shards)]
-        customers = [CustomerHost.options(name=actor_name(s.instance, "customers", i),
+        customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
                                           **HOST_OPTIONS).remote(i, data)
                      for i in range(s.customer_shards)]
         self._hosts = [dispatcher, *cases, *customers]

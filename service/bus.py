@@ -25,7 +25,7 @@ class Outbox:
     """Used inside actor hosts (synchronous, non-blocking sends)."""
 
     def __init__(self) -> None:
-        self._ctx = zmq.Context.instance()
+        self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._endpoints: dict[str, str] = {}
         self.dropped = 0
@@ -67,7 +67,7 @@ class Inbox:
     """A gateway's inbox: routes each pushed message to local subscribers by topic."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self._ctx = zmq.asyncio.Context.instance()
+        self._ctx: zmq.asyncio.Context = zmq.asyncio.Context.instance()
         self._sock = self._ctx.socket(zmq.PULL)
         self._sock.setsockopt(zmq.RCVHWM, HWM)
         self._sock.setsockopt(zmq.LINGER, 0)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 
 import grpc
-
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.app import Service
@@ -26,7 +24,7 @@ def show(label: str, d: pb.Decision) -> None:
         print(f"      rule {f.id}: {f.reason}")
 
 
-async def review(seat: SeatClient, verdict: pb.Verdict.ValueType, reason: str = "") -> str:
+async def review(seat: SeatClient, verdict: pb.Verdict, reason: str = "") -> str:
     offer = await seat.next_of("offer")
     print(f"  seat {seat.login.seat_id}: offered {offer.offer.case.case_id} "
           f"({offer.offer.case.scene.name})")

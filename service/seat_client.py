@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
-
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 
@@ -55,7 +54,7 @@ class SeatClient:
     def decline(self, case_id: str) -> None:
         self._out.put_nowait(pb.SeatMessage(decline=pb.Decline(case_id=case_id)))
 
-    def decide(self, case_id: str, version: int, verdict: pb.Verdict.ValueType,
+    def decide(self, case_id: str, version: int, verdict: pb.Verdict,
                reason_code: str = "", reason_text: str = "") -> None:
         self._out.put_nowait(pb.SeatMessage(decide=pb.Decide(
             case_id=case_id, version=version, verdict=verdict, reason_code=reason_code,

@@ -9,7 +9,6 @@ from pathlib import Path
 import grpc
 import pytest
 import ray
-
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 

@@ -9,10 +9,10 @@ import urllib.request
 
 import grpc
 import pytest
-
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient
+
 from tests.integration.conftest import ALL_SKILLS, running
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from foureyes.actors.case import Case, CaseSpec, CaseState, Verdict
 from foureyes.actors.case_shard import CaseShard
 from foureyes.errors import Conflict, PermissionDenied
@@ -75,7 +74,7 @@ class FakeDispatch:
     def enqueue(self, entries):
         self.enqueued.extend(e["case_id"] for e in entries)
 
-    def finished(self, seat_id, case_id):  # noqa: F811 - records calls
+    def finished(self, seat_id, case_id):
         pass
 
     def withdraw(self, case_id):

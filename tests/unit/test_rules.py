@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from foureyes.errors import RuleSetError
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Combination, Outcome

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One entry point for a new machine: sets up .venv on first use, then
+#   bash run.sh serve [flags]   run the service on its embedded defaults (see --help)
+#   bash run.sh test            checks (generated code, ruff, mypy) and the whole test suite
+#   bash run.sh bench           the benchmarks
+#   bash run.sh <anything>      passed to the `foureyes` command (demo, rules check DIR, ...)
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=.venv
+stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "setting up $VENV (first run installs the pinned packages) ..." >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e ".[dev]"
+  touch "$stamp"
+fi
+cmd="${1:-serve}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  test)
+    "$VENV/bin/python" protos/generate.py --check
+    "$VENV/bin/ruff" check .
+    # mypy resolves `foureyes.*` through a link named like the package (the repo root is it)
+    pkgroot=$(mktemp -d) && ln -s "$PWD" "$pkgroot/foureyes"
+    MYPYPATH="$pkgroot" "$VENV/bin/mypy" --config-file pyproject.toml -p foureyes
+    rm -rf "$pkgroot"
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  bench) exec "$VENV/bin/python" -m foureyes.benchmarks.run "$@" ;;
+  *) exec "$VENV/bin/foureyes" "$cmd" "$@" ;;
+esac
