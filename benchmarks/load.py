@@ -1,0 +1,122 @@
+"""Load generators, run in a child process so that they do not share the server's core loop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from typing import Any
+
+import grpc
+
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.seat_client import SeatClient
+
+_keys = itertools.count()
+
+
+def summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    if not latencies:
+        return {"n": 0, "per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}
+    q = statistics.quantiles(latencies, n=100)
+    return {"n": len(latencies), "per_s": len(latencies) / seconds,
+            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+
+
+def request(amount: str, code: str = "TRANSFER") -> pb.TellerRequest:
+    return pb.TellerRequest(operator_id="teller-bench", outlet_id="0101", transaction=pb.Transaction(
+        code=code, amount=amount, currency="CNY", account="6222000011112222",
+        customer_id=f"cust-{next(_keys) % 1000}", idempotency_key=f"bench-{time.time_ns()}-{next(_keys)}"))
+
+
+async def closed_loop(address: str, method: str, concurrency: int, seconds: float) -> dict[str, float]:
+    """`concurrency` callers in a loop for `seconds`; the echo and fast-path runs share it."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        if method == "echo":
+            call = channel.unary_unary("/bench.Echo/Echo")
+            payload = request("100").SerializeToString()
+
+            async def one() -> None:
+                await call(payload)
+        else:
+            stub = pbg.TellerChannelStub(channel)
+
+            async def one() -> None:
+                d = await stub.Authorize(request("100"))
+                assert d.outcome == pb.NOT_REQUIRED
+
+        for _ in range(50):  # warm up
+            await one()
+        latencies: list[float] = []
+        end = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                await one()
+                latencies.append(time.perf_counter() - t)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return summary(latencies, time.perf_counter() - start)
+
+
+async def case_path(address: str, rate: float, seconds: float, seats: int) -> dict[str, Any]:
+    """Cases at `rate`/s (0: as fast as possible, 64 in flight) with seats approving at once."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pbg.TellerChannelStub(channel)
+        sent: dict[str, float] = {}
+        offered: list[float] = []
+        decided: list[float] = []
+        clients = [await SeatClient(channel, f"bench-seat-{i}", f"bench-auth-{i}", 2,
+                                    ["cash"]).connect() for i in range(seats)]
+
+        async def seat_loop(seat: SeatClient) -> None:
+            while True:
+                event = await seat.next(3600)
+                kind = event.WhichOneof("body")
+                if kind == "offer":
+                    cid = event.offer.case.case_id
+                    if cid in sent:
+                        offered.append(time.perf_counter() - sent[cid])
+                    seat.accept(cid)
+                elif kind == "assigned":
+                    seat.decide(event.assigned.case.case_id, event.assigned.case.version, pb.APPROVE)
+
+        async def one_case() -> None:
+            t = time.perf_counter()
+            # request→offer is measured from the request's start: register before the answer
+            d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"))
+            sent.setdefault(d.case_id, t)
+            async for update in stub.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)):
+                if update.final:
+                    decided.append(time.perf_counter() - t)
+
+        tasks = [asyncio.create_task(seat_loop(s)) for s in clients]
+        start = time.perf_counter()
+        end = start + seconds
+        inflight: set[asyncio.Task[None]] = set()
+        n = 0
+        while time.perf_counter() < end:
+            if rate:
+                n += 1
+                await asyncio.sleep(max(start + n / rate - time.perf_counter(), 0))
+            elif len(inflight) >= 64:
+                await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            task = asyncio.create_task(one_case())
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+        await asyncio.wait_for(asyncio.gather(*inflight), 60)
+        elapsed = time.perf_counter() - start
+        for t in tasks:
+            t.cancel()
+        for s in clients:
+            await s.close()
+        return {"offer": summary(offered, elapsed), "decided": summary(decided, elapsed)}
+
+
+def run_in_child(kind: str, *args: Any) -> dict[str, Any]:
+    fn = closed_loop if kind == "closed" else case_path
+    return asyncio.run(fn(*args))  # type: ignore[operator]

@@ -1,0 +1,82 @@
+"""Benchmarks, each against a baseline in the same run. `bash run.sh bench [--seconds N]`.
+
+(a) fast path: decisions/s and latency for requests that need no authorization, next to a
+    plain grpc.aio echo server driven by the same load generator;
+(b) case path: cases/s and latency from request to seat offer and to the channel seeing the
+    decision, with simulated seats approving at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from foureyes.benchmarks.load import run_in_child
+from foureyes.service.app import Service
+from foureyes.service.settings import Settings
+
+SEATS = 50
+
+
+async def in_child(pool: ProcessPoolExecutor, *args: Any) -> dict[str, Any]:
+    return await asyncio.get_running_loop().run_in_executor(pool, run_in_child, *args)
+
+
+async def echo_server() -> tuple[grpc.aio.Server, str]:
+    async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return request
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+def row(label: str, s: dict[str, float], base: float | None = None) -> str:
+    ratio = f"{s['per_s'] / base:7.0%}" if base else "       "
+    return f"{label:<34} {s['per_s']:9.0f}/s {ratio} p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms"
+
+
+async def main(seconds: float, concurrency: int) -> None:
+    # spawn, not fork: gRPC does not survive a fork of a process that has used it
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each")
+    server, address = await echo_server()
+    echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
+    await server.stop(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        service = Service(Settings(grpc_port=0, metrics_port=0, data_dir=Path(tmp)))
+        await service.start()
+        try:
+            fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency, seconds)
+            print(row("grpc.aio echo (baseline)", echo))
+            print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
+            print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")
+            for label, rate in (("100 cases/s offered", 100.0), ("as fast as possible", 0.0)):
+                r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS)
+                print(f"{label}:")
+                print(row("  request → seat offer", r["offer"]))
+                print(row("  request → channel sees decision", r["decided"]))
+        finally:
+            await service.stop()
+    pool.shutdown()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    parser.add_argument("--concurrency", type=int, default=64, help="fast-path callers")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(main(args.seconds, args.concurrency))
