@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import grpc
-
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient

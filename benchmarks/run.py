@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
 from foureyes.benchmarks.load import run_in_child
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
