@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import ray
 from foureyes.actors.case import CaseSpec
@@ -25,6 +26,7 @@ from foureyes.service.bus import Outbox
 from foureyes.service.store import CaseStore, CustomerStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HOST_OPTIONS: dict[str, Any] = {
     "num_cpus": 0,  # hosts are mostly waiting on I/O; don't let them starve Ray's scheduler
@@ -49,6 +51,24 @@ class _Peers:
 
     def case_host(self, case_id: str) -> Any:
         return self.get("cases", shard_of(case_id, self.case_shards))
+
+
+class _Lazy(Generic[T]):
+    """A value built by a coroutine on first use. Ray runs an actor's __init__ outside its
+    event loop, so a host opens its store (and recovers) on the first message instead."""
+
+    def __init__(self, build: Callable[[], Awaitable[T]]) -> None:
+        self._build = build
+        self.value: T | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self) -> T:
+        if self.value is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self.value is None:
+                    self.value = await self._build()
+        return self.value
 
 
 class _DispatchLink:
@@ -90,21 +110,18 @@ class CaseHost:
         self.peers = _Peers(instance, case_shards)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
         self.outbox = Outbox()
-        self._shard: CaseShard | None = None
-        self._lock: asyncio.Lock | None = None
+        self._shard = _Lazy(self._open)
+
+    async def _open(self) -> CaseShard:
+        store = CaseStore(self.path)
+        await store.open()
+        shard = CaseShard(store, _DispatchLink(self.peers), self._publish)
+        count = await shard.recover()
+        log.info("case host %s: %d open cases recovered", self.path.name, count)
+        return shard
 
     async def _get(self) -> CaseShard:
-        if self._shard is None:
-            self._lock = self._lock or asyncio.Lock()
-            async with self._lock:
-                if self._shard is None:
-                    store = CaseStore(self.path)
-                    await store.open()
-                    shard = CaseShard(store, _DispatchLink(self.peers), self._publish)
-                    count = await shard.recover()
-                    log.info("case host %s: %d open cases recovered", self.path.name, count)
-                    self._shard = shard
-        return self._shard
+        return await self._shard.get()
 
     def _publish(self, update: dict[str, Any]) -> None:
         self.outbox.send(f"case/{update['case_id']}", update)
@@ -157,8 +174,8 @@ class CaseHost:
         return (await self._get()).stats()
 
     async def close(self) -> None:
-        if self._shard is not None:
-            await self._shard.store.close()
+        if self._shard.value is not None:
+            await self._shard.value.store.close()
         self.outbox.close()
 
 
@@ -166,18 +183,15 @@ class CaseHost:
 class CustomerHost:
     def __init__(self, shard: int, data_dir: str) -> None:
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
-        self._shard: CustomerShard | None = None
-        self._lock: asyncio.Lock | None = None
+        self._shard = _Lazy(self._open)
+
+    async def _open(self) -> CustomerShard:
+        store = CustomerStore(self.path)
+        await store.open()
+        return CustomerShard(store)
 
     async def _get(self) -> CustomerShard:
-        if self._shard is None:
-            self._lock = self._lock or asyncio.Lock()
-            async with self._lock:
-                if self._shard is None:
-                    store = CustomerStore(self.path)
-                    await store.open()
-                    self._shard = CustomerShard(store)
-        return self._shard
+        return await self._shard.get()
 
     async def ready(self) -> int:
         return len((await self._get()).customers)
@@ -189,8 +203,8 @@ class CustomerHost:
         return (await self._get()).stats()
 
     async def close(self) -> None:
-        if self._shard is not None:
-            await self._shard.store.close()
+        if self._shard.value is not None:
+            await self._shard.value.store.close()
 
 
 @ray.remote

@@ -48,8 +48,8 @@ class DurableRules:
         self.size = len(definition)
         self._name = f"{label}#{next(_names)}"
         self._host = _Host(actions)
-        # The C core is not re-entrant for one session and asserts may come from several
-        # threads (a gRPC server's executor); assert-collect-retract must be one step.
+        # One session, one writer: assert-collect-retract must be one step even if a caller
+        # (a CLI tool, a test) evaluates from more than one thread.
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         if definition:
