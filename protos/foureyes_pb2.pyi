@@ -391,3 +391,49 @@ class SeatEvent(_message.Message):
     decided: CaseUpdate
     error: SeatError
     def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ...) -> None: ...
+
+class RuleFile(_message.Message):
+    __slots__ = ("name", "content")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content: str
+    def __init__(self, name: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+
+class RuleSetVersion(_message.Message):
+    __slots__ = ("version", "activated_at", "comment", "trigger_rules", "active")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_RULES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    activated_at: float
+    comment: str
+    trigger_rules: int
+    active: bool
+    def __init__(self, version: _Optional[str] = ..., activated_at: _Optional[float] = ..., comment: _Optional[str] = ..., trigger_rules: _Optional[int] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class PublishRulesRequest(_message.Message):
+    __slots__ = ("files", "comment")
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[RuleFile]
+    comment: str
+    def __init__(self, files: _Optional[_Iterable[_Union[RuleFile, _Mapping]]] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class RollbackRulesRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    def __init__(self, version: _Optional[str] = ...) -> None: ...
+
+class ListRuleVersionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListRuleVersionsResponse(_message.Message):
+    __slots__ = ("activations",)
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    activations: _containers.RepeatedCompositeFieldContainer[RuleSetVersion]
+    def __init__(self, activations: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ...) -> None: ...

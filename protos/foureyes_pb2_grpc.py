@@ -570,3 +570,170 @@ class SeatService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AdminServiceStub:
+    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
+    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
+    active set stays. Requests in flight finish on the version they started with.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.PublishRules = channel.unary_unary(
+                '/foureyes.v1.AdminService/PublishRules',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.PublishRulesRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.RollbackRules = channel.unary_unary(
+                '/foureyes.v1.AdminService/RollbackRules',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.RollbackRulesRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.ListRuleVersions = channel.unary_unary(
+                '/foureyes.v1.AdminService/ListRuleVersions',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsResponse.FromString,
+                _registered_method=True)
+
+
+class AdminServiceServicer:
+    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
+    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
+    active set stays. Requests in flight finish on the version they started with.
+    """
+
+    def PublishRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuleVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AdminServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'PublishRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishRules,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.PublishRulesRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'RollbackRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackRules,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RollbackRulesRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'ListRuleVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuleVersions,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'foureyes.v1.AdminService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('foureyes.v1.AdminService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AdminService:
+    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
+    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
+    active set stays. Requests in flight finish on the version they started with.
+    """
+
+    @staticmethod
+    def PublishRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.AdminService/PublishRules',
+            foureyes_dot_protos_dot_foureyes__pb2.PublishRulesRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.AdminService/RollbackRules',
+            foureyes_dot_protos_dot_foureyes__pb2.RollbackRulesRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuleVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.AdminService/ListRuleVersions',
+            foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

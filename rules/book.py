@@ -23,6 +23,8 @@ class RuleBook:
         self._engine = DurableRules(
             f"rules@{ruleset.version}", [(r.id, r.condition) for r in ruleset.rules]
         )
+        self._params_by_outlet: dict[str, dict[str, Any]] = {}
+        self.windows = {cid: c.window_seconds for cid, (c, _) in ruleset.counters.items()}
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_RULES) -> RuleBook:
@@ -43,8 +45,35 @@ class RuleBook:
                     out[cid] = float(facts[counter.sum_field])
         return out
 
+    def parameters_for(self, outlet: str) -> dict[str, Any]:
+        """The `param.<name>` facts of the overridden parameters at `outlet`: the value set on
+        the most specific unit on its way up to the head office, else the default."""
+        cached = self._params_by_outlet.get(outlet)
+        if cached is not None:
+            return cached
+        rs = self.ruleset
+        chain = []
+        unit = rs.organisation.get(outlet)
+        while unit is not None:
+            chain.append(unit.id)
+            unit = rs.organisation.get(unit.parent)
+        values = {}
+        for pid, by_unit in rs.overrides.items():
+            found = next((by_unit[u] for u in chain if u in by_unit), rs.parameters[pid])
+            values[f"param.{pid}"] = found
+        if len(self._params_by_outlet) < 100_000:  # unknown outlets must not grow it forever
+            self._params_by_outlet[outlet] = values
+        return values
+
+    def facts_for(self, facts: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The facts as the rules see them: with the parameters in force at the outlet."""
+        if not self.ruleset.overrides:
+            return facts
+        return {**facts, **self.parameters_for(str(facts.get("outlet.id", "")))}
+
     def evaluate(self, facts: Mapping[str, Any]) -> Decision:
         rs = self.ruleset
+        facts = self.facts_for(facts)
         fired = self._engine.matches(facts)
         triggers = sorted((rs.triggers[f] for f in fired if f in rs.triggers),
                           key=lambda t: (t.outcome, t.level, t.priority), reverse=True)
@@ -71,8 +100,8 @@ class RuleBook:
         scene_ids = list(dict.fromkeys(t.scene for t in triggers))
         scenes = [rs.scenes[s] for s in scene_ids]
         images = [s.images for s in scenes if s.images is not None]
-        images += [rs.image_rules[f].require for f in fired
-                   if f in rs.image_rules and rs.image_rules[f].scene in scene_ids]
+        image_rules = [f for f in fired if f in rs.image_rules and rs.image_rules[f].scene in scene_ids]
+        images += [rs.image_rules[f].require for f in image_rules]
         return Decision(
             outcome=outcome,
             level=max(t.level for t in triggers),
@@ -83,6 +112,7 @@ class RuleBook:
             images=ImageNode.all_of(images),
             review_points=tuple(dict.fromkeys(p for s in scenes for p in s.review_points)),
             fired=reasons,
+            image_rules=tuple(image_rules),
             rules_version=self.version,
         )
 
@@ -92,7 +122,9 @@ def render(template: str, facts: Mapping[str, Any], params: Mapping[str, Any]) -
 
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
-        v = params.get(name[6:]) if name.startswith("param.") else facts.get(name)
+        v = facts.get(name)
+        if v is None and name.startswith("param."):
+            v = params.get(name[6:])
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         if isinstance(v, int | float) and not isinstance(v, bool):

@@ -14,7 +14,7 @@ evaluated directly (history counter filters, which run before the rules see the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "prefix"
        "exists", "contains")
 _NEGATION = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte",
              "in": "not_in", "not_in": "in"}
+_SCALAR_OPS = ("eq", "ne", "lt", "lte", "gt", "gte")
 _PREFIX_OK = re.compile(r"^[A-Za-z0-9_\-]*$")
 
 
@@ -87,23 +88,34 @@ def line_of(node: Any, default: int) -> int:
     return int(getattr(node, "line", default))
 
 
-def parse(node: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int) -> Condition:
-    """Parse YAML into a condition tree, resolving `$param` references and checking fields."""
+def parse(
+    node: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int,
+    overridden: Collection[str] = (),
+) -> Condition:
+    """Parse YAML into a condition tree, resolving `$param` references and checking fields.
+
+    A parameter in `overridden` differs by organisation unit, so it cannot be folded into a
+    constant: it becomes a reference to the fact `param.<name>`, which RuleBook supplies.
+    """
     line = line_of(node, line)
+
+    def sub(n: Any) -> Condition:
+        return parse(n, fields, params, line, overridden)
+
     if isinstance(node, list):
-        return All(tuple(parse(item, fields, params, line) for item in node))
+        return All(tuple(sub(item) for item in node))
     if not isinstance(node, dict) or not node:
         raise ConditionError(line, "a condition must be a non-empty mapping or list")
     items: list[Condition] = []
     for key, value in node.items():
         if key == "all":
-            items.append(All(tuple(parse(v, fields, params, line) for v in _as_list(value, line))))
+            items.append(All(tuple(sub(v) for v in _as_list(value, line))))
         elif key == "any":
-            items.append(AnyOf(tuple(parse(v, fields, params, line) for v in _as_list(value, line))))
+            items.append(AnyOf(tuple(sub(v) for v in _as_list(value, line))))
         elif key == "not":
-            items.append(negate(parse(value, fields, params, line), line))
+            items.append(negate(sub(value), line))
         else:
-            items.extend(_parse_tests(str(key), value, fields, params, line))
+            items.extend(_parse_tests(str(key), value, fields, params, line, overridden))
     return items[0] if len(items) == 1 else All(tuple(items))
 
 
@@ -114,7 +126,8 @@ def _as_list(value: Any, line: int) -> list[Any]:
 
 
 def _parse_tests(
-    name: str, spec: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int
+    name: str, spec: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int,
+    overridden: Collection[str],
 ) -> list[Condition]:
     kind = fields.get(name)
     if kind is None:
@@ -126,9 +139,21 @@ def _parse_tests(
         if op not in OPS:
             raise ConditionError(line, f"unknown operator {op!r} on {name} (use one of {', '.join(OPS)})")
         value = _resolve(raw, params, fields, line)
-        _check_value(name, kind, op, value, line)
-        tests.append(Test(name, op, value))
+        _check_value(name, kind, op, value, line)  # against the default: overrides share its type
+        late = _overridden_in(raw, overridden)
+        if late and op not in _SCALAR_OPS:
+            raise ConditionError(line, f"{name}: ${late} has overrides, so it can only be used "
+                                       f"with {', '.join(_SCALAR_OPS)}")
+        tests.append(Test(name, op, FieldRef(f"param.{late}") if late else value))
     return tests
+
+
+def _overridden_in(raw: Any, overridden: Collection[str]) -> str:
+    items = raw if isinstance(raw, list) else [raw]
+    for item in items:
+        if isinstance(item, str) and item.startswith("$") and item[1:] in overridden:
+            return item[1:]
+    return ""
 
 
 def _resolve(raw: Any, params: Mapping[str, Any], fields: Mapping[str, str], line: int) -> Any:
@@ -254,12 +279,12 @@ def evaluate(cond: Condition, facts: Mapping[str, Any]) -> bool:
             return False
         value = facts[value.field]
     try:
-        return bool(_TESTS[cond.op](actual, value))
+        return bool(TESTS[cond.op](actual, value))
     except TypeError:
         return False
 
 
-_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, v: a == v,
     "ne": lambda a, v: a != v,
     "lt": lambda a, v: a < v,

@@ -1,32 +1,35 @@
 """Load and validate a directory of rule files into a RuleSet.
 
-Every file is YAML and may hold any of these sections: `parameters`, `history`, `image_kinds`,
-`scenes`, `triggers`. Files ending in `_test.yaml` are test cases, not rules. All problems are
+Every file is YAML and may hold any of these sections: `organisation`, `parameters`, `history`,
+`image_kinds`, `scenes`, `triggers`. Files ending in `_test.yaml` are test cases, not rules. All problems are
 collected and reported together as `file:line: rule-id: message`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from foureyes.errors import RuleError, RuleSetError
-from foureyes.rules import conditions
+from foureyes.rules import conditions, satisfiable
 from foureyes.rules.conditions import Condition, ConditionError
 from foureyes.rules.model import (
+    ORG_LEVELS,
     Combination,
     Counter,
     ImageNode,
     ImageRule,
+    OrgUnit,
     Outcome,
     Scene,
     Trigger,
 )
 
-SECTIONS = ("parameters", "history", "image_kinds", "scenes", "triggers")
+SECTIONS = ("organisation", "parameters", "history", "image_kinds", "scenes", "triggers")
 CHANNELS = frozenset({"teller", "self_service", "mobile"})
 _OUTCOMES = {"none": Outcome.NONE, "onsite": Outcome.ONSITE, "remote": Outcome.REMOTE,
              "reject": Outcome.REJECT}
@@ -75,7 +78,9 @@ class CompiledRule:
 class RuleSet:
     version: str
     source: str
-    parameters: dict[str, Any] = field(default_factory=dict)
+    organisation: dict[str, OrgUnit] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)  # the defaults
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # param -> unit -> value
     counters: dict[str, tuple[Counter, Condition]] = field(default_factory=dict)
     image_kinds: dict[str, frozenset[str]] = field(default_factory=dict)
     scenes: dict[str, Scene] = field(default_factory=dict)
@@ -86,6 +91,20 @@ class RuleSet:
 
 def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith("_test.yaml"))
+
+
+def test_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*_test.yaml"))
+
+
+def read_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse one YAML file, keeping line numbers on every mapping and list."""
+    text = path.read_text(encoding="utf-8") if text is None else text
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise RuleError(str(path), mark.line + 1 if mark else 0, "", f"bad YAML: {e}") from None
 
 
 def load(directory: str | Path) -> RuleSet:
@@ -103,10 +122,9 @@ def load(directory: str | Path) -> RuleSet:
         text = path.read_text(encoding="utf-8")
         digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
         try:
-            doc = yaml.load(text, Loader=_Loader) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            problems.append(RuleError(str(path), mark.line + 1 if mark else 0, "", f"bad YAML: {e}"))
+            doc = read_yaml(path, text) or {}
+        except RuleError as e:
+            problems.append(e)
             continue
         if not isinstance(doc, dict):
             problems.append(RuleError(str(path), 1, "", "a rule file must be a mapping of sections"))
@@ -130,6 +148,7 @@ class _Builder:
         self.fields = dict(conditions.FIELDS)
         # Triggers and image rules fire under one name space; other sections have their own.
         self.ids: dict[str, set[str]] = {}
+        self._org_lines: dict[str, tuple[str, int]] = {}
 
     def error(self, file: str, node: Any, rule_id: str, message: str, line: int = 0) -> None:
         self.problems.append(RuleError(file, line or conditions.line_of(node, 0), rule_id, message))
@@ -143,6 +162,8 @@ class _Builder:
                 if entries is None:
                     continue
                 getattr(self, f"_{section}")(file, entries)
+            if section == "organisation":
+                self._link_organisation()
 
     def _items(self, file: str, entries: Any, section: str) -> list[dict[str, Any]]:
         if not isinstance(entries, list):
@@ -169,16 +190,69 @@ class _Builder:
             self.error(file, item, item["id"], f"unknown field(s) {', '.join(unknown)}")
         return bool(unknown)
 
+    def _organisation(self, file: str, entries: Any) -> None:
+        for item in self._items(file, entries, "organisation"):
+            if self._unknown_keys(file, item, {"id", "level", "parent", "name"}):
+                continue
+            level = item.get("level")
+            if level not in ORG_LEVELS:
+                self.error(file, item, item["id"], f"level must be one of {', '.join(ORG_LEVELS)}")
+                continue
+            self.rs.organisation[item["id"]] = OrgUnit(item["id"], level, str(item.get("parent", "")))
+            self._org_lines[item["id"]] = (file, conditions.line_of(item, 0))
+
+    def _link_organisation(self) -> None:
+        """Each unit's parent must exist and sit exactly one level up (outlet → branch →
+        legal entity → head office), so that every outlet has one chain to the top."""
+        units = self.rs.organisation
+        for unit in list(units.values()):
+            file, line = self._org_lines[unit.id]
+            depth = ORG_LEVELS.index(unit.level)
+            if depth == 0:
+                if unit.parent:
+                    self.error(file, None, unit.id, "the head office has no parent", line)
+                    del units[unit.id]
+                continue
+            parent = units.get(unit.parent)
+            if parent is None or parent.level != ORG_LEVELS[depth - 1]:
+                self.error(file, None, unit.id,
+                           f"a {unit.level} needs a parent that is a {ORG_LEVELS[depth - 1]}"
+                           + (f"; {unit.parent!r} is not one" if unit.parent else ""), line)
+                del units[unit.id]
+
     def _parameters(self, file: str, entries: Any) -> None:
         for item in self._items(file, entries, "parameters"):
-            if "default" not in item:
-                self.error(file, item, item["id"], "a parameter needs a default")
+            pid = item["id"]
+            if self._unknown_keys(file, item, {"id", "default", "description", "overrides"}):
                 continue
-            self.rs.parameters[item["id"]] = item["default"]
+            if "default" not in item:
+                self.error(file, item, pid, "a parameter needs a default")
+                continue
+            default = item["default"]
+            self.rs.parameters[pid] = default
+            overrides = item.get("overrides")
+            if overrides is None:
+                continue
+            if not isinstance(overrides, dict) or not overrides:
+                self.error(file, item, pid, "overrides must map organisation units to values")
+                continue
+            if _kind(default) not in ("number", "text"):
+                self.error(file, item, pid, "only a number or text parameter can be overridden")
+                continue
+            good = {}
+            for unit, value in overrides.items():
+                if unit not in self.rs.organisation:
+                    self.error(file, overrides, pid, f"override for unknown organisation unit {unit!r}")
+                elif _kind(value) != _kind(default):
+                    self.error(file, overrides, pid, f"override for {unit} is {value!r}, "
+                                                     f"but the default is a {_kind(default)}")
+                else:
+                    good[str(unit)] = value
+            self.rs.overrides[pid] = good
 
     def _history(self, file: str, entries: Any) -> None:
         for item in self._items(file, entries, "history"):
-            if self._unknown_keys(file, item, {"id", "sum", "count", "when"}):
+            if self._unknown_keys(file, item, {"id", "sum", "count", "when", "window"}):
                 continue
             sum_field = item.get("sum", "")
             if bool(sum_field) == bool(item.get("count")):
@@ -187,10 +261,15 @@ class _Builder:
             if sum_field and self.fields.get(sum_field) != conditions.NUMBER:
                 self.error(file, item, item["id"], f"sum needs a number field, not {sum_field!r}")
                 continue
+            window = window_seconds(item.get("window", "today"))
+            if window is None:
+                self.error(file, item, item["id"], "window must be `today` or a duration like 30m, "
+                                                   "4h or 7d (at most 7 days)")
+                continue
             cond = self._condition(file, item)
             if cond is None:
                 continue
-            counter = Counter(item["id"], sum_field, file, conditions.line_of(item, 0))
+            counter = Counter(item["id"], sum_field, window, file, conditions.line_of(item, 0))
             self.rs.counters[item["id"]] = (counter, cond)
             self.fields[f"history.{item['id']}"] = conditions.NUMBER
 
@@ -303,10 +382,16 @@ class _Builder:
             return None
         fields = {**self.fields, **{k: conditions.TEXT for k in _extra_fields(item["when"])}}
         try:
-            return conditions.parse(item["when"], fields, self.rs.parameters, conditions.line_of(item, 0))
+            cond = conditions.parse(item["when"], fields, self.rs.parameters,
+                                    conditions.line_of(item, 0), self.rs.overrides)
         except ConditionError as e:
             self.error(file, item, item["id"], str(e), e.line)
             return None
+        why = satisfiable.never_holds(cond)
+        if why:
+            self.error(file, item, item["id"], f"can never fire: {why}")
+            return None
+        return cond
 
 
 def _extra_fields(node: Any) -> set[str]:
@@ -321,3 +406,26 @@ def _extra_fields(node: Any) -> set[str]:
         for v in node:
             found |= _extra_fields(v)
     return found
+
+
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+MAX_WINDOW = 7 * 86400
+
+
+def window_seconds(spec: Any) -> int | None:
+    """`today` is 0 (since local midnight); `30m`, `4h`, `2d` are rolling windows."""
+    if spec == "today":
+        return 0
+    m = _DURATION.match(str(spec))
+    if not m:
+        return None
+    seconds = int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    return seconds if 0 < seconds <= MAX_WINDOW else None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "flag"
+    if isinstance(value, int | float):
+        return "number"
+    return "text" if isinstance(value, str) else "list"

@@ -88,12 +88,26 @@ class ImageRule:
 
 @dataclass(frozen=True)
 class Counter:
-    """A per-customer history counter over today's transactions: a sum of a field or a count."""
+    """A per-customer history counter: the sum of a field, or a count, over the customer's
+    transactions that match its condition within a window."""
 
     id: str
     sum_field: str  # empty: count
+    window_seconds: int  # 0: today, since local midnight
     file: str
     line: int
+
+
+ORG_LEVELS = ("head_office", "legal_entity", "branch", "outlet")
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    """A node of the bank's organisation; parameters may be overridden at any node."""
+
+    id: str
+    level: str
+    parent: str
 
 
 @dataclass(frozen=True)
@@ -113,4 +127,5 @@ class Decision:
     images: ImageNode | None = None
     review_points: tuple[str, ...] = ()
     fired: tuple[FiredRule, ...] = ()
+    image_rules: tuple[str, ...] = ()  # the image rules that added to `images`
     rules_version: str = ""

@@ -12,13 +12,15 @@ import grpc
 import ray
 from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatcherHost
 from foureyes.actors.shards import actor_name
+from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import ErrorInterceptor
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
-from foureyes.rules.book import RuleBook
+from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.service.gateway import Gateway
 from foureyes.service.metrics import Metrics
+from foureyes.service.rule_registry import RuleRegistry
 from foureyes.service.settings import Settings
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -48,15 +50,16 @@ class Service:
 
     async def start(self) -> None:
         s = self.settings
-        book = RuleBook.load(s.rules)  # refuse to start on bad rules, before anything runs
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        registry = RuleRegistry(s.data_dir)
+        book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
         if not ray.is_initialized():
             ray.init(address=s.ray_address or None, include_dashboard=False,
                      logging_level=logging.WARNING, configure_logging=False)
             self._own_ray = True
         await self._start_hosts()
         self.metrics = Metrics()
-        self.gateway = Gateway(s, s.instance, book, self.metrics)
+        self.gateway = Gateway(s, s.instance, registry, book, self.metrics)
         await self.gateway.start()
         self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor()])
         foureyes_pb2_grpc.add_TellerChannelServicer_to_server(TellerAdapter(self.gateway), server)
@@ -64,6 +67,7 @@ class Service:
             SelfServiceAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_MobileChannelServicer_to_server(MobileAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_SeatServiceServicer_to_server(SeatAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_AdminServiceServicer_to_server(AdminAdapter(self.gateway), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
@@ -76,6 +80,16 @@ class Service:
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
+
+    def _initial_rules(self, registry: RuleRegistry) -> RuleBook:
+        """`--rules DIR` is published and made active; without it the service resumes the
+        version last published here, or starts from the bundled rules."""
+        rules = self.settings.rules
+        if rules is not None:
+            return registry.publish_dir(rules, f"--rules {rules} at start")
+        if registry.active_version:
+            return registry.load(registry.active_version)
+        return registry.publish_dir(DEFAULT_RULES, "bundled rules at first start")
 
     async def _start_hosts(self) -> None:
         s = self.settings

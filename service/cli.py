@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from foureyes.errors import RuleSetError
-from foureyes.rules.book import DEFAULT_RULES, RuleBook
+from foureyes.service import rules_cli
 from foureyes.service.settings import Settings
 
 
@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="Prometheus /metrics port (default 9464; 0 picks one)")
     serve.add_argument("--data-dir", type=Path,
                        help="where the SQLite files live (default ./foureyes-data)")
-    serve.add_argument("--rules", type=Path, help="rule directory (default: the bundled rules)")
+    serve.add_argument("--rules", type=Path,
+                       help="rule directory to publish and use (default: the version last "
+                            "published in the data directory, else the bundled rules)")
     serve.add_argument("--ray-address",
                        help="join an existing Ray cluster (default: start a local Ray)")
     serve.add_argument("--case-shards", type=int, help="case host processes (default 2)")
@@ -42,16 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
                                 "mobile requests and a simulated seat, print what happened")
 
-    rules = sub.add_parser("rules", help="work with rule files")
-    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate a rule directory; exit 1 listing every "
-                                               "problem as file:line: rule-id: message")
-    check.add_argument("dir", type=Path, nargs="?", default=DEFAULT_RULES)
+    rules_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "rules":
-        return rules_check(args.dir)
+        return rules_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 
@@ -62,21 +60,6 @@ def main(argv: list[str] | None = None) -> int:
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout)
     return asyncio.run(serve_until_stopped(settings))
-
-
-def rules_check(directory: Path) -> int:
-    try:
-        book = RuleBook.load(directory)
-    except RuleSetError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(e.problems)} problem(s); the rule set was refused", file=sys.stderr)
-        return 1
-    rs = book.ruleset
-    print(f"{directory}: ok, version {book.version}: {len(rs.triggers)} trigger rules, "
-          f"{len(rs.scenes)} scenes, {len(rs.image_kinds)} image kinds, "
-          f"{len(rs.image_rules)} image rules, {len(rs.counters)} history counters")
-    return 0
 
 
 async def serve_until_stopped(settings: Settings) -> int:
@@ -91,7 +74,8 @@ async def serve_until_stopped(settings: Settings) -> int:
         return 1
     print(f"gRPC: {service.grpc_address}", flush=True)
     print(f"metrics: {service.metrics_url}", flush=True)
-    print(f"rules: {settings.rules} (version {service.gateway.book.version})", flush=True)
+    print(f"rules: version {service.gateway.book.version} ({service.gateway.book.ruleset.source})",
+          flush=True)
     print("ready; Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

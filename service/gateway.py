@@ -26,7 +26,9 @@ from foureyes.rules.model import Decision, Outcome
 from foureyes.service.batching import Batcher
 from foureyes.service.bus import Inbox
 from foureyes.service.metrics import Metrics
+from foureyes.service.rule_registry import Activation, RuleRegistry
 from foureyes.service.settings import Settings
+from foureyes.service.store import DecisionLog
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -70,17 +72,25 @@ class SeatLogin:
             raise InvalidRequest("login needs at least one skill (scene category)")
 
 
+def _masked(facts: dict[str, Any], account_masked: str) -> dict[str, Any]:
+    """The decision log keeps the facts the rules saw, the account number masked."""
+    return {**facts, "transaction.account": account_masked} if "transaction.account" in facts else facts
+
+
 def case_id_for(channel: str, idempotency_key: str) -> str:
     """The same request retried maps to the same case, on any gateway."""
     return "C" + hashlib.blake2b(f"{channel}\0{idempotency_key}".encode(), digest_size=10).hexdigest()
 
 
 class Gateway:
-    def __init__(self, settings: Settings, instance: str, book: RuleBook, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, instance: str, registry: RuleRegistry, book: RuleBook,
+                 metrics: Metrics) -> None:
         self.settings = settings
         self.instance = instance
+        self.registry = registry
         self.book = book
         self.metrics = metrics
+        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1")
         self.seats: dict[str, SeatLogin] = {}
@@ -98,6 +108,7 @@ class Gateway:
         self.customer_hosts = [self._actor("customers", i) for i in range(s.customer_shards)]
         self._create = [Batcher(h.create.remote) for h in self.case_hosts]
         self._observe = [Batcher(h.observe.remote) for h in self.customer_hosts]
+        await self.decisions.open()
         self.inbox.start()
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
@@ -114,6 +125,7 @@ class Gateway:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
+                self._follow_active_rules()
                 await self._heartbeat()
                 stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
                 self.metrics.set_stats(list(stats), await self.dispatcher.stats.remote())
@@ -127,6 +139,7 @@ class Gateway:
         for seat_id in list(self.seats):
             await self.close_seat(seat_id)
         await self.inbox.close()
+        await self.decisions.close()
 
     def _case_host(self, case_id: str) -> Any:
         return self.case_hosts[shard_of(case_id, len(self.case_hosts))]
@@ -138,19 +151,23 @@ class Gateway:
         if not req.idempotency_key:
             raise InvalidRequest("transaction.idempotency_key is required")
         facts = req.facts
-        if req.customer_id and self.book.tracks_history:
-            contributions = self.book.counter_contributions(facts)
+        book = self.book  # one version for the whole request, even if a publish lands meanwhile
+        if req.customer_id and book.tracks_history:
+            contributions = book.counter_contributions(facts)
             if contributions:
                 shard = shard_of(req.customer_id, len(self._observe))
                 totals = await self._observe[shard].submit(
                     Observation(req.customer_id, f"{req.channel}/{req.idempotency_key}",
-                                contributions))
-                facts = {**facts, **{f"history.{c}": totals.get(c, 0.0)
-                                     for c in self.book.ruleset.counters}}
-        decision = self.book.evaluate(facts)
+                                contributions, book.windows))
+                facts = {**facts, **{f"history.{c}": v for c, v in totals.items()}}
+        decision = book.evaluate(facts)
         answer = Answer(decision)
         if decision.outcome in (Outcome.REMOTE, Outcome.ONSITE):
             answer = Answer(decision, await self._create_case(req, decision))
+        self.decisions.record(
+            time.time(), req.channel, req.idempotency_key, decision.outcome.name.lower(),
+            decision.scene.id if decision.scene else "", answer.case_id, decision.rules_version,
+            [f.id for f in decision.fired], _masked(facts, req.account_masked))
         outcome = "required" if answer.case_id else decision.outcome.name.lower()
         self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
         return answer
@@ -206,6 +223,23 @@ class Gateway:
     async def supplement(self, case_id: str) -> dict[str, Any]:
         update: dict[str, Any] = await result(self._case_host(case_id).supplement.remote(case_id))
         return update
+
+    # ------------------------------------------------------------------ rules
+
+    def publish_rules(self, files: dict[str, str], comment: str) -> Activation:
+        self.book = self.registry.publish_files(files, comment)
+        return self.registry.history()[-1]
+
+    def rollback_rules(self, version: str) -> Activation:
+        self.book = self.registry.rollback(version)
+        return self.registry.history()[-1]
+
+    def _follow_active_rules(self) -> None:
+        """Another gateway on this data directory may have published: follow it."""
+        active = self.registry.active_version
+        if active and active != self.book.version:
+            self.book = self.registry.load(active)
+            log.info("rules: switched to version %s", active)
 
     # ------------------------------------------------------------------ seats
 

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from foureyes.rules.book import DEFAULT_RULES
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -15,7 +13,7 @@ class Settings:
     grpc_port: int = 50051
     metrics_port: int = 9464
     data_dir: Path = Path("foureyes-data")
-    rules: Path = DEFAULT_RULES
+    rules: Path | None = None  # None: the version last published here, else the bundled rules
     ray_address: str = ""  # empty: start a local Ray
     case_shards: int = 2
     customer_shards: int = 1
@@ -42,6 +40,6 @@ def _convert(name: str, raw: str) -> object:
         return int(raw)
     if isinstance(default, float):
         return float(raw)
-    if isinstance(default, Path):
+    if isinstance(default, Path) or name == "rules":
         return Path(raw)
     return raw

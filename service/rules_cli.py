@@ -1,0 +1,200 @@
+"""`foureyes rules ...`: what rule authors run — check, test, explain, replay, publish."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from foureyes.errors import FoureyesError, RuleError, RuleSetError
+from foureyes.rules import files, testing
+from foureyes.rules.book import DEFAULT_RULES, RuleBook
+from foureyes.rules.explain import explain
+from foureyes.rules.replay import format_report, replay
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+def add_parser(sub: Any) -> None:
+    rules = sub.add_parser("rules", help="work with rule files: check, test, explain, replay, publish",
+                           description="Tools for rule authors. DIR defaults to the bundled rules.")
+    rs = rules.add_subparsers(dest="rules_command", required=True)
+
+    def rule_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("dir", type=Path, nargs="?", default=DEFAULT_RULES, help="rule directory")
+
+    rule_dir(rs.add_parser("check", help="validate; exit 1 listing every problem as "
+                                         "file:line: rule-id: message"))
+    test = rs.add_parser("test", help="run the *_test.yaml cases beside the rules and list the "
+                                      "rules no test makes fire")
+    rule_dir(test)
+    test.add_argument("--require-coverage", action="store_true",
+                      help="also fail (exit 1) when a rule is never exercised")
+    test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    ex = rs.add_parser("explain", help="the decision for one request's facts, rule by rule")
+    rule_dir(ex)
+    ex.add_argument("--facts", type=Path, required=True,
+                    help="YAML or JSON file with the facts, e.g. {channel: teller, "
+                         "transaction.code: CASH_WITHDRAWAL, transaction.amount: 80000}")
+    rp = rs.add_parser("replay", help="re-evaluate the decisions recorded in a data directory "
+                                      "with these rules and report what would change")
+    rule_dir(rp)
+    rp.add_argument("--since", required=True, help="start date or time, e.g. 2026-11-01 or "
+                                                   "'2026-11-21 09:00' (local time)")
+    rp.add_argument("--until", help="end date or time (default: now)")
+    rp.add_argument("--data-dir", type=Path, default=Path("foureyes-data"),
+                    help="the service's data directory (default ./foureyes-data)")
+    rp.add_argument("--show", type=int, default=20, help="how many flipped requests to list")
+    pub = rs.add_parser("publish", help="load DIR into a running service, all-or-nothing")
+    rule_dir(pub)
+    pub.add_argument("--comment", default="", help="why, kept in the version history")
+    for name, text in (("rollback", "restore the previous rule-set version (or --version V)"),
+                       ("versions", "list the versions a running service has activated")):
+        p = rs.add_parser(name, help=text)
+        if name == "rollback":
+            p.add_argument("--version", default="", help="the version to restore")
+    for p in (pub, rs.choices["rollback"], rs.choices["versions"]):
+        p.add_argument("--target", default=DEFAULT_TARGET,
+                       help=f"the service's gRPC address (default {DEFAULT_TARGET})")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        command = {"check": check, "test": test, "explain": explain_cmd, "replay": replay_cmd,
+                   "publish": publish, "rollback": rollback, "versions": versions}
+        return command[args.rules_command](args)
+    except RuleSetError as e:
+        return _refused(e.problems)
+    except FoureyesError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _refused(problems: list[RuleError]) -> int:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem(s); the rule set was refused", file=sys.stderr)
+    return 1
+
+
+def check(args: argparse.Namespace) -> int:
+    book = RuleBook.load(args.dir)
+    rs = book.ruleset
+    print(f"{args.dir}: ok, version {book.version}: {len(rs.triggers)} trigger rules, "
+          f"{len(rs.scenes)} scenes, {len(rs.image_kinds)} image kinds, "
+          f"{len(rs.image_rules)} image rules, {len(rs.counters)} history counters, "
+          f"{len(rs.parameters)} parameters ({len(rs.overrides)} overridden), "
+          f"{len(rs.organisation)} organisation units")
+    return 0
+
+
+def test(args: argparse.Namespace) -> int:
+    book = RuleBook.load(args.dir)
+    tests = testing.load_tests(args.dir)
+    report = testing.run_tests(book, tests)
+    for t in report.passed if args.verbose else []:
+        print(f"PASS {t.where}: {t.name}")
+    for t, problems in report.failed:
+        print(f"FAIL {t.where}: {t.name}")
+        for p in problems:
+            print(f"     {p}")
+    print(f"{len(report.passed)} passed, {len(report.failed)} failed "
+          f"({len(tests)} tests in {len(files.test_files(Path(args.dir)))} files)")
+    if report.uncovered:
+        print(f"{len(report.uncovered)} rule(s) no test makes fire: {', '.join(report.uncovered)}")
+    else:
+        print(f"every rule is exercised ({len(book.ruleset.rules)} rules)")
+    return 1 if report.failed or (args.require_coverage and report.uncovered) else 0
+
+
+def explain_cmd(args: argparse.Namespace) -> int:
+    book = RuleBook.load(args.dir)
+    facts = files.read_yaml(args.facts)
+    if not isinstance(facts, dict):
+        raise RuleSetError([RuleError(str(args.facts), 1, "", "facts must be a mapping")])
+    print("\n".join(explain(book, facts)))
+    return 0
+
+
+def _moment(text: str) -> float:
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise FoureyesError(f"{text!r} is not a date or time like 2026-11-21 or "
+                            f"'2026-11-21 09:00'") from None
+
+
+def replay_cmd(args: argparse.Namespace) -> int:
+    from foureyes.service.store import DecisionLog
+
+    book = RuleBook.load(args.dir)
+    start = _moment(args.since)
+    end = _moment(args.until) if args.until else float("inf")
+    logs = sorted(args.data_dir.glob("decisions-*.sqlite"))
+    if not logs:
+        raise FoureyesError(f"no decision logs (decisions-*.sqlite) in {args.data_dir}")
+
+    async def read() -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for path in logs:
+            log = DecisionLog(path)
+            await log.open()
+            try:
+                records += await log.since(start, end)
+            finally:
+                await log.close()
+        return sorted(records, key=lambda r: r["at"])
+
+    records = asyncio.run(read())
+    print(f"read {len(records)} decisions from {len(logs)} log(s) in {args.data_dir}", flush=True)
+    print("\n".join(format_report(replay(book, records), args.show)))
+    return 0
+
+
+def _call(target: str, method: str, request: Any) -> Any:
+    import grpc
+    from foureyes.protos import foureyes_pb2_grpc as pbg
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            return getattr(pbg.AdminServiceStub(channel), method)(request, timeout=60)
+        except grpc.RpcError as e:
+            details = e.details() or ""
+            print(details if e.code() == grpc.StatusCode.INVALID_ARGUMENT
+                  else f"error: {e.code().name}: {details}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+def publish(args: argparse.Namespace) -> int:
+    from foureyes.protos import foureyes_pb2 as pb
+
+    RuleBook.load(args.dir)  # refuse here, with full paths, before sending anything
+    paths = sorted(Path(args.dir).glob("*.yaml"))
+    request = pb.PublishRulesRequest(
+        files=[pb.RuleFile(name=p.name, content=p.read_text(encoding="utf-8")) for p in paths],
+        comment=args.comment)
+    v = _call(args.target, "PublishRules", request)
+    print(f"published {args.dir} to {args.target}: version {v.version} is active "
+          f"({v.trigger_rules} trigger rules)")
+    return 0
+
+
+def rollback(args: argparse.Namespace) -> int:
+    from foureyes.protos import foureyes_pb2 as pb
+
+    v = _call(args.target, "RollbackRules", pb.RollbackRulesRequest(version=args.version))
+    print(f"version {v.version} is active again ({v.trigger_rules} trigger rules)")
+    return 0
+
+
+def versions(args: argparse.Namespace) -> int:
+    from foureyes.protos import foureyes_pb2 as pb
+
+    answer = _call(args.target, "ListRuleVersions", pb.ListRuleVersionsRequest())
+    for v in answer.activations:
+        at = dt.datetime.fromtimestamp(v.activated_at).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{'*' if v.active else ' '} {at}  {v.version}  {v.trigger_rules:>4} rules  {v.comment}")
+    return 0
