@@ -389,7 +389,8 @@ class _Builder:
             return None
         why = satisfiable.never_holds(cond)
         if why:
-            self.error(file, item, item["id"], f"can never fire: {why}")
+            self.error(file, item, item["id"], f"can never fire: {why}",
+                       conditions.line_of(item["when"], 0))
             return None
         return cond
 
