@@ -3,7 +3,9 @@
 (a) fast path: decisions/s and latency for requests that need no authorization, next to a
     plain grpc.aio echo server driven by the same load generator;
 (b) case path: cases/s and latency from request to seat offer and to the channel seeing the
-    decision, with simulated seats approving at once.
+    decision, with simulated seats approving at once;
+(c) rules: evaluation time per request, bundled and 500 generated rules, next to raw
+    durable_rules posting the same facts (benchmarks/rules.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from foureyes.benchmarks import rules
 from foureyes.benchmarks.load import run_in_child
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
@@ -48,6 +51,9 @@ def row(label: str, s: dict[str, float], base: float | None = None) -> str:
 
 async def main(seconds: float, concurrency: int) -> None:
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
+    print("(c) ", end="")
+    rules.main()
+    print()
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each")
     server, address = await echo_server()

@@ -61,10 +61,11 @@ class DurableRules:
 
         return record
 
-    def matches(self, facts: Mapping[str, Any]) -> list[str]:
+    def matches(self, facts: Mapping[str, Any], owned: bool = False) -> list[str]:
+        """`owned`: the caller hands over a dict of its own, so it need not be copied."""
         if not self.size:
             return []
-        fact = dict(facts)
+        fact = facts if owned and isinstance(facts, dict) else dict(facts)
         with self._lock:
             fact["id"] = next(self._ids)  # identical facts would otherwise be deduplicated
             self._fired.clear()

@@ -114,7 +114,7 @@ def _interval_conflict(ts: list[Test]) -> str | None:
                 hi, hi_in = v, op == "lte"
     if lo > hi or (lo == hi and not (lo_in and hi_in)):
         return "the range is empty"
-    if lo == hi and any(t.op == "ne" and t.value == lo or t.op == "not_in" and lo in t.value
+    if lo == hi and any((t.op == "ne" and t.value == lo) or (t.op == "not_in" and lo in t.value)
                         for t in ts):
         return "the only value left is excluded"
     return None

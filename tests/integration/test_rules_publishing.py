@@ -47,7 +47,7 @@ def withdrawal(key: str, amount: str = "60000") -> pb.TellerRequest:
 
 async def test_requests_in_flight_during_a_publish_get_exactly_one_version(start_service, tmp_path):
     old, new = RuleBook.load().version, RuleBook.load(candidate(tmp_path)).version
-    async with running(start_service) as (svc, ch):
+    async with running(start_service) as (_svc, ch):
         teller, admin = pbg.TellerChannelStub(ch), pbg.AdminServiceStub(ch)
 
         async def wave(prefix: str, n: int) -> list[pb.Decision]:

@@ -57,7 +57,8 @@ def test_uncovered_rules_are_listed(rules_copy, capsys):
 
 
 def test_malformed_test_files_are_refused(rules_copy):
-    (rules_copy / "bad_test.yaml").write_text("tests:\n  - name: x\n    facts: {}\n    expect: {colour: red}\n")
+    (rules_copy / "bad_test.yaml").write_text(
+        "tests:\n  - name: x\n    facts: {}\n    expect: {colour: red}\n")
     with pytest.raises(RuleSetError, match=r"bad_test.yaml:4: x: unknown expectation\(s\) colour"):
         testing.load_tests(rules_copy)
 
