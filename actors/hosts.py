@@ -20,6 +20,7 @@ from foureyes.actors.case import CaseSpec
 from foureyes.actors.case_shard import CaseShard
 from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
+from foureyes.actors.mailbox import Mailbox, Message, deliver
 from foureyes.actors.shards import actor_name, shard_of
 from foureyes.errors import Unavailable
 from foureyes.service.bus import Outbox
@@ -36,12 +37,14 @@ HOST_OPTIONS: dict[str, Any] = {
 }
 
 
-class _Peers:
-    """Lazily resolved handles of the other hosts of one service instance."""
+class Peers:
+    """The other hosts of one service instance, found by name on first use, each reached
+    through its Mailbox."""
 
     def __init__(self, instance: str, case_shards: int) -> None:
         self.instance, self.case_shards = instance, case_shards
         self._handles: dict[str, Any] = {}
+        self._mailboxes: dict[str, Mailbox] = {}
 
     def get(self, role: str, shard: int | None = None) -> Any:
         name = actor_name(self.instance, role, shard)
@@ -49,8 +52,17 @@ class _Peers:
             self._handles[name] = ray.get_actor(name)
         return self._handles[name]
 
-    def case_host(self, case_id: str) -> Any:
-        return self.get("cases", shard_of(case_id, self.case_shards))
+    def mailbox(self, role: str, shard: int | None = None) -> Mailbox:
+        name = actor_name(self.instance, role, shard)
+        if name not in self._mailboxes:
+            self._mailboxes[name] = Mailbox(self.get(role, shard))
+        return self._mailboxes[name]
+
+    def dispatcher(self) -> Mailbox:
+        return self.mailbox("dispatcher")
+
+    def case_host(self, case_id: str) -> Mailbox:
+        return self.mailbox("cases", shard_of(case_id, self.case_shards))
 
 
 class _Lazy(Generic[T]):
@@ -72,42 +84,42 @@ class _Lazy(Generic[T]):
 
 
 class _DispatchLink:
-    def __init__(self, peers: _Peers) -> None:
+    def __init__(self, peers: Peers) -> None:
         self.peers = peers
 
     def enqueue(self, entries: list[dict[str, Any]]) -> None:
-        self.peers.get("dispatcher").enqueue.remote(entries)
+        self.peers.dispatcher().tell("enqueue", entries)
 
     def finished(self, seat_id: str, case_id: str) -> None:
-        self.peers.get("dispatcher").finished.remote(seat_id, case_id)
+        self.peers.dispatcher().tell("finished", seat_id, case_id)
 
     def withdraw(self, case_id: str) -> None:
-        self.peers.get("dispatcher").withdraw.remote(case_id)
+        self.peers.dispatcher().tell("withdraw", case_id)
 
 
 class _CaseLink:
-    def __init__(self, peers: _Peers) -> None:
+    def __init__(self, peers: Peers) -> None:
         self.peers = peers
 
     def offered(self, case_id: str, seat_id: str) -> None:
-        self.peers.case_host(case_id).offered.remote(case_id, seat_id)
+        self.peers.case_host(case_id).tell("offered", case_id, seat_id)
 
     def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
-        self.peers.case_host(case_id).offer_lapsed.remote(case_id, seat_id, why)
+        self.peers.case_host(case_id).tell("offer_lapsed", case_id, seat_id, why)
 
     def requeue(self, case_id: str, why: str) -> None:
-        self.peers.case_host(case_id).requeue.remote(case_id, why)
+        self.peers.case_host(case_id).tell("requeue", case_id, why)
 
     async def begin_review(self, case_id: str, seat_id: str, operator_id: str) -> dict[str, Any]:
-        details: dict[str, Any] = await result(
-            self.peers.case_host(case_id).begin_review.remote(case_id, seat_id, operator_id))
+        details: dict[str, Any] = await self.peers.case_host(case_id).ask(
+            "begin_review", case_id, seat_id, operator_id)
         return details
 
 
 @ray.remote
 class CaseHost:
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str) -> None:
-        self.peers = _Peers(instance, case_shards)
+        self.peers = Peers(instance, case_shards)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
         self.outbox = Outbox()
         self._shard = _Lazy(self._open)
@@ -125,6 +137,9 @@ class CaseHost:
 
     def _publish(self, update: dict[str, Any]) -> None:
         self.outbox.send(f"case/{update['case_id']}", update)
+
+    async def deliver(self, batch: list[Message]) -> list[Any]:
+        return await deliver(self, batch)
 
     async def ready(self) -> int:
         return len((await self._get()).cases)
@@ -193,6 +208,9 @@ class CustomerHost:
     async def _get(self) -> CustomerShard:
         return await self._shard.get()
 
+    async def deliver(self, batch: list[Message]) -> list[Any]:
+        return await deliver(self, batch)
+
     async def ready(self) -> int:
         return len((await self._get()).customers)
 
@@ -210,7 +228,7 @@ class CustomerHost:
 @ray.remote
 class DispatcherHost:
     def __init__(self, instance: str, case_shards: int, offer_timeout: float) -> None:
-        self.peers = _Peers(instance, case_shards)
+        self.peers = Peers(instance, case_shards)
         self.outbox = Outbox()
         self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout)
         with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
@@ -223,6 +241,9 @@ class DispatcherHost:
 
     def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
         self.outbox.send(f"seat/{seat_id}", message, gateway_id)
+
+    async def deliver(self, batch: list[Message]) -> list[Any]:
+        return await deliver(self, batch)
 
     async def ready(self) -> bool:
         return True

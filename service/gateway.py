@@ -18,7 +18,7 @@ from typing import Any
 
 from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
-from foureyes.actors.hosts import result
+from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import actor_name, shard_of
 from foureyes.errors import Conflict, InvalidRequest
 from foureyes.rules.book import RuleBook
@@ -103,6 +103,7 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
+        self.peers = Peers(self.instance, s.case_shards)
         self.dispatcher = self._actor("dispatcher")
         self.case_hosts = [self._actor("cases", i) for i in range(s.case_shards)]
         self.customer_hosts = [self._actor("customers", i) for i in range(s.customer_shards)]
@@ -140,9 +141,6 @@ class Gateway:
             await self.close_seat(seat_id)
         await self.inbox.close()
         await self.decisions.close()
-
-    def _case_host(self, case_id: str) -> Any:
-        return self.case_hosts[shard_of(case_id, len(self.case_hosts))]
 
     # ------------------------------------------------------------------ channels
 
@@ -194,7 +192,7 @@ class Gateway:
         return case_id
 
     async def case(self, case_id: str) -> dict[str, Any]:
-        update: dict[str, Any] = await result(self._case_host(case_id).get.remote(case_id))
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask("get", case_id)
         return update
 
     async def watch(self, case_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -216,12 +214,11 @@ class Gateway:
             self.inbox.unsubscribe(topic, q)
 
     async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
-        update: dict[str, Any] = await result(
-            self._case_host(case_id).cancel.remote(case_id, reason))
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask("cancel", case_id, reason)
         return update
 
     async def supplement(self, case_id: str) -> dict[str, Any]:
-        update: dict[str, Any] = await result(self._case_host(case_id).supplement.remote(case_id))
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask("supplement", case_id)
         return update
 
     # ------------------------------------------------------------------ rules
@@ -250,9 +247,9 @@ class Gateway:
         self.seats[login.seat_id] = login
         q = self.inbox.subscribe(f"seat/{login.seat_id}")
         try:
-            await result(self.dispatcher.login.remote(
-                login.seat_id, login.operator_id, login.level, list(login.skills),
-                self.gateway_id))
+            await self.peers.dispatcher().ask(
+                "login", login.seat_id, login.operator_id, login.level, list(login.skills),
+                self.gateway_id)
         except BaseException:
             self.seats.pop(login.seat_id, None)
             self.inbox.unsubscribe(f"seat/{login.seat_id}", q)
@@ -265,18 +262,18 @@ class Gateway:
         if q is not None:
             self.inbox.unsubscribe(f"seat/{seat_id}", q)
         with contextlib.suppress(Exception):  # the dispatcher may be gone at shutdown
-            await result(self.dispatcher.logout.remote(seat_id))
+            await self.peers.dispatcher().ask("logout", seat_id)
 
     async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
-        details: dict[str, Any] = await result(self.dispatcher.accept.remote(seat_id, case_id))
+        details: dict[str, Any] = await self.peers.dispatcher().ask("accept", seat_id, case_id)
         return details
 
     async def decline(self, seat_id: str, case_id: str) -> None:
-        await result(self.dispatcher.decline.remote(seat_id, case_id))
+        await self.peers.dispatcher().ask("decline", seat_id, case_id)
 
     async def decide(self, seat_id: str, case_id: str, version: int, verdict: Verdict,
                      reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:
-        update: dict[str, Any] = await result(self._case_host(case_id).decide.remote(
-            case_id, seat_id, version, verdict.value, reason_code, reason_text, missing))
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask(
+            "decide", case_id, seat_id, version, verdict.value, reason_code, reason_text, missing)
         self.metrics.decisions.labels(verdict.value.lower()).inc()
         return update

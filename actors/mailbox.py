@@ -1,0 +1,62 @@
+"""Messages to a Ray actor host, carried in batches.
+
+A Ray call costs the caller and the callee a fraction of a millisecond of CPU whatever it
+carries (DESIGN.md: 1.5–2.8k calls/s from an asyncio driver), and a case takes several
+messages between gateway, dispatcher and case hosts. So every message to one host goes
+through its Mailbox: messages that arrive while a batch is in flight travel together in the
+next one, and the host runs a batch's messages concurrently with `deliver`, so that their
+commits share one fsync. At low load a batch is one message and adds no wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import Any
+
+from foureyes.errors import Unavailable
+from foureyes.service.batching import Batcher
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, tuple[Any, ...]]
+
+
+class Mailbox:
+    def __init__(self, handle: Any) -> None:
+        from foureyes.actors.hosts import result  # hosts imports this module
+
+        async def send(batch: list[Message]) -> list[Any]:
+            answers: list[Any] = await result(handle.deliver.remote(batch))
+            return answers
+
+        self._batcher: Batcher[Message, Any] = Batcher(send)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def ask(self, method: str, *args: Any) -> Any:
+        """Send a message and wait for the answer (or the error the host raised)."""
+        return await self._batcher.submit((method, args))
+
+    def tell(self, method: str, *args: Any) -> None:
+        """Send a message without waiting; a failure is logged (the store backs every push)."""
+        task = asyncio.get_running_loop().create_task(self.ask(method, *args))
+        self._tasks.add(task)
+        task.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("message to an actor host failed: %s", task.exception())
+
+
+async def deliver(host: object, batch: list[Message]) -> list[Any]:
+    """Run a batch of messages on `host` concurrently; each answer is a value or the error."""
+
+    async def one(method: str, args: tuple[Any, ...]) -> Any:
+        answer = getattr(host, method)(*args)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    answers = await asyncio.gather(*(one(m, a) for m, a in batch), return_exceptions=True)
+    return [Unavailable(f"{m} was interrupted") if isinstance(x, BaseException)
+            and not isinstance(x, Exception) else x for (m, _), x in zip(batch, answers, strict=True)]
