@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 import zmq
@@ -19,6 +19,7 @@ import zmq.asyncio
 
 log = logging.getLogger(__name__)
 HWM = 100_000
+LATEST = 20_000  # case topics whose newest update an inbox keeps
 
 
 class Outbox:
@@ -76,6 +77,9 @@ class Inbox:
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.received = 0
+        # The newest message per recent case topic: a watch that starts after a change was
+        # pushed reads it here instead of asking the case's host.
+        self._latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -92,14 +96,29 @@ class Inbox:
             if not subs:
                 del self._subscribers[topic]
 
+    def latest(self, topic: str) -> dict[str, Any] | None:
+        return self._latest.get(topic)
+
+    def _remember(self, topic: str, message: dict[str, Any]) -> None:
+        known = self._latest.get(topic)
+        if known is not None and known.get("version", 0) > message.get("version", 0):
+            return  # pushes from different batches may overtake each other
+        self._latest[topic] = message
+        self._latest.move_to_end(topic)
+        if len(self._latest) > LATEST:
+            self._latest.popitem(last=False)
+
     async def _run(self) -> None:
         while True:
-            topic, payload = await self._sock.recv_multipart()
+            raw_topic, payload = await self._sock.recv_multipart()
             self.received += 1
-            subs = self._subscribers.get(topic.decode())
-            if subs:
+            topic = raw_topic.decode()
+            subs = self._subscribers.get(topic)
+            if subs or topic.startswith("case/"):
                 message = json.loads(payload)
-                for q in subs:
+                if topic.startswith("case/"):
+                    self._remember(topic, message)
+                for q in subs or ():
                     q.put_nowait(message)
 
     async def close(self) -> None:

@@ -200,7 +200,9 @@ class Gateway:
         topic = f"case/{case_id}"
         q = self.inbox.subscribe(topic)  # before reading, so no change falls in between
         try:
-            current = await self.case(case_id)
+            # The newest pushed update is as good as asking the host, except when a push was
+            # lost; then the re-poll below catches up.
+            current = self.inbox.latest(topic) or await self.case(case_id)
             yield current
             while not current["final"]:
                 try:
