@@ -220,6 +220,6 @@ class Case:
         """What the dispatcher needs to route the case."""
         s = self.spec
         return {"case_id": s.case_id, "category": s.category, "level": s.level,
-                "initiator": s.initiator, "excluded": list(self.approvals),
+                "channel": s.channel, "initiator": s.initiator, "excluded": list(self.approvals),
                 "priority": s.priority, "created_at": s.created_at,
                 "deadline": s.created_at + s.sla_seconds, "details": self.details()}

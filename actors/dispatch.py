@@ -1,10 +1,12 @@
 """The dispatcher: seats as virtual actors, and the queue of cases waiting for one.
 
-A queued case is offered to one available seat at a time: its skills include the scene's
-category, its authority level is at least the required level, its operator is neither the case's
-initiator nor an earlier approver, and among those the one assigned least recently. An offer
-that is declined or not accepted in time goes to the next seat. Plain Python: the Ray host wires
-in the case shards and the bus.
+The queue is served in order of the rules' priority, then customers standing at a counter or
+kiosk before mobile ones, then the earliest SLA deadline, then age. A queued case is offered
+to one seat with room (a seat holds up to `capacity` cases at once, default 1): its skills
+include the scene's category, its authority level is at least the required level, its operator
+is neither the case's initiator nor an earlier approver, and among those the one with the
+fewest cases, then the one assigned least recently. An offer that is declined or not accepted
+in time goes to the next seat. Plain Python: the Ray host wires in the case shards and the bus.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class CasePort(Protocol):
 SeatPush = Callable[[str, str, dict[str, Any]], None]
 
 
+WAITING_AT_THE_COUNTER = frozenset({"teller", "self_service"})
+
+
 @dataclass
 class Seat:
     seat_id: str
@@ -40,13 +45,18 @@ class Seat:
     level: int
     skills: frozenset[str]
     gateway_id: str
-    offered: str = ""
-    reviewing: str = ""
+    capacity: int = 1
+    offered: set[str] = field(default_factory=set)
+    reviewing: set[str] = field(default_factory=set)
     last_assigned: float = 0.0
 
     @property
+    def tasks(self) -> int:
+        return len(self.offered) + len(self.reviewing)
+
+    @property
     def free(self) -> bool:
-        return not self.offered and not self.reviewing
+        return self.tasks < self.capacity
 
 
 @dataclass
@@ -60,10 +70,12 @@ class Waiting:
     created_at: float
     deadline: float
     details: dict[str, Any]  # shown to the seat with the offer
+    channel: str = ""
     declined: set[str] = field(default_factory=set)
 
-    def sort_key(self) -> tuple[int, float, float]:
-        return (-self.priority, self.deadline, self.created_at)
+    def sort_key(self) -> tuple[int, bool, float, float]:
+        return (-self.priority, self.channel not in WAITING_AT_THE_COUNTER, self.deadline,
+                self.created_at)
 
 
 class Dispatcher:
@@ -79,11 +91,12 @@ class Dispatcher:
     # ------------------------------------------------------------------ seats
 
     def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
-              gateway_id: str) -> None:
+              gateway_id: str, capacity: int = 1) -> None:
         old = self.seats.get(seat_id)
-        if old is not None and (old.offered or old.reviewing):
+        if old is not None and old.tasks:
             self.logout(seat_id)  # a new session of the same seat starts clean
         self.seats[seat_id] = Seat(seat_id, operator_id, level, frozenset(skills), gateway_id,
+                                   capacity=max(capacity, 1),
                                    last_assigned=old.last_assigned if old else 0.0)
         self._assign()
 
@@ -91,10 +104,10 @@ class Dispatcher:
         seat = self.seats.pop(seat_id, None)
         if seat is None:
             return
-        if seat.offered:
-            self._take_back(seat.offered, "seat went offline", notify_seat=False)
-        if seat.reviewing:
-            self.cases.requeue(seat.reviewing, f"seat {seat_id} went offline during review")
+        for case_id in list(seat.offered):
+            self._take_back(case_id, "seat went offline", notify_seat=False)
+        for case_id in seat.reviewing:
+            self.cases.requeue(case_id, f"seat {seat_id} went offline during review")
         self._assign()
 
     # ------------------------------------------------------------------ cases
@@ -105,7 +118,7 @@ class Dispatcher:
                 continue
             self.queue[e["case_id"]] = Waiting(
                 e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
-                e["priority"], e["created_at"], e["deadline"], e["details"])
+                e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""))
         self._assign()
 
     def withdraw(self, case_id: str) -> None:
@@ -116,8 +129,8 @@ class Dispatcher:
             timer.cancel()
             self._release_offer(seat_id, case_id, "case cancelled")
         for seat in self.seats.values():
-            if seat.reviewing == case_id:
-                seat.reviewing = ""
+            if case_id in seat.reviewing:
+                seat.reviewing.discard(case_id)
                 self.push(seat.gateway_id, seat.seat_id,
                           {"type": "revoked", "case_id": case_id, "reason": "case cancelled"})
         self._assign()
@@ -129,12 +142,12 @@ class Dispatcher:
         _, _, timer = self.offers.pop(case_id)
         timer.cancel()
         seat = self.seats[seat_id]
-        seat.offered, seat.reviewing = "", case_id
+        seat.offered.discard(case_id)
+        seat.reviewing.add(case_id)
         try:
             return await self.cases.begin_review(case_id, seat_id, seat.operator_id)
         except FoureyesError:
-            if seat.reviewing == case_id:
-                seat.reviewing = ""
+            seat.reviewing.discard(case_id)
             self._assign()
             raise
 
@@ -147,8 +160,8 @@ class Dispatcher:
 
     def finished(self, seat_id: str, case_id: str) -> None:
         seat = self.seats.get(seat_id)
-        if seat is not None and seat.reviewing == case_id:
-            seat.reviewing = ""
+        if seat is not None:
+            seat.reviewing.discard(case_id)
         self._assign()
 
     # ------------------------------------------------------------------ routing
@@ -163,8 +176,8 @@ class Dispatcher:
 
     def _release_offer(self, seat_id: str, case_id: str, tell: str) -> None:
         seat = self.seats.get(seat_id)
-        if seat is not None and seat.offered == case_id:
-            seat.offered = ""
+        if seat is not None and case_id in seat.offered:
+            seat.offered.discard(case_id)
             if tell:
                 self.push(seat.gateway_id, seat_id,
                           {"type": "revoked", "case_id": case_id, "reason": tell})
@@ -188,12 +201,13 @@ class Dispatcher:
                     return
                 seat = self._pick(entry, free, second_round)
                 if seat is not None:
-                    free.remove(seat)
                     self._offer(entry, seat)
+                    if not seat.free:
+                        free.remove(seat)
 
     def _offer(self, entry: Waiting, seat: Seat) -> None:
         del self.queue[entry.case_id]
-        seat.offered = entry.case_id
+        seat.offered.add(entry.case_id)
         seat.last_assigned = time.monotonic()
         timer = asyncio.get_running_loop().call_later(
             self.offer_timeout, self._expire, entry.case_id, seat.seat_id)
@@ -213,11 +227,11 @@ class Dispatcher:
         if not fresh and able and second_round:
             entry.declined.clear()  # every able seat has passed on it once: another round
             fresh = able
-        return min(fresh, key=lambda s: s.last_assigned) if fresh else None
+        return min(fresh, key=lambda s: (s.tasks, s.last_assigned)) if fresh else None
 
     def stats(self) -> dict[str, Any]:
         presence = {"available": 0, "busy": 0}
         for s in self.seats.values():
-            presence["available" if s.free else "busy"] += 1
+            presence["available" if not s.tasks else "busy"] += 1
         return {"queued": len(self.queue), "offered": len(self.offers), "seats": presence,
                 "oldest_wait": min((e.created_at for e in self.queue.values()), default=None)}

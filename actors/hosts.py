@@ -257,8 +257,8 @@ class DispatcherHost:
                 self.dispatcher.login(**seat, gateway_id=gateway_id)
 
     async def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
-                    gateway_id: str) -> None:
-        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id)
+                    gateway_id: str, capacity: int = 1) -> None:
+        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id, capacity)
 
     async def logout(self, seat_id: str) -> None:
         self.dispatcher.logout(seat_id)

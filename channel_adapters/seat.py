@@ -50,7 +50,8 @@ class SeatAdapter(pbg.SeatServiceServicer):
         if first is None or first.WhichOneof("body") != "login":
             raise InvalidRequest("the first message on a seat stream must be a login")
         login = SeatLogin(first.login.seat_id, first.login.operator_id,
-                          first.login.authority_level, tuple(first.login.skills))
+                          first.login.authority_level, tuple(first.login.skills),
+                          first.login.capacity or 1)
         events = await self.gateway.open_seat(login)
         reader = asyncio.create_task(self._read(login.seat_id, requests, events))
         try:

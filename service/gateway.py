@@ -32,7 +32,8 @@ from foureyes.service.store import DecisionLog
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
-WATCH_POLL_SECONDS = 5.0  # a lost push delays a watcher by at most this much
+WATCH_POLL_SECONDS = 5.0
+MAX_CAPACITY = 10  # cases one seat may hold at once  # a lost push delays a watcher by at most this much
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class SeatLogin:
     operator_id: str
     level: int
     skills: tuple[str, ...]
+    capacity: int = 1
 
     def validate(self) -> None:
         if not self.seat_id or not self.operator_id:
@@ -70,6 +72,8 @@ class SeatLogin:
             raise InvalidRequest("login needs an authority_level of 1 or more")
         if not self.skills:
             raise InvalidRequest("login needs at least one skill (scene category)")
+        if not 1 <= self.capacity <= MAX_CAPACITY:
+            raise InvalidRequest(f"capacity must be from 1 to {MAX_CAPACITY}")
 
 
 def _masked(facts: dict[str, Any], account_masked: str) -> dict[str, Any]:
@@ -116,7 +120,7 @@ class Gateway:
 
     async def _heartbeat(self) -> None:
         seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
-                  "skills": list(s.skills)} for s in self.seats.values()]
+                  "skills": list(s.skills), "capacity": s.capacity} for s in self.seats.values()]
         await asyncio.gather(
             self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
             *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
@@ -251,7 +255,7 @@ class Gateway:
         try:
             await self.peers.dispatcher().ask(
                 "login", login.seat_id, login.operator_id, login.level, list(login.skills),
-                self.gateway_id)
+                self.gateway_id, login.capacity)
         except BaseException:
             self.seats.pop(login.seat_id, None)
             self.inbox.unsubscribe(f"seat/{login.seat_id}", q)

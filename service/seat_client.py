@@ -13,9 +13,9 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 
 class SeatClient:
     def __init__(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
-                 skills: Iterable[str]) -> None:
+                 skills: Iterable[str], capacity: int = 1) -> None:
         self.login = pb.Login(seat_id=seat_id, operator_id=operator_id, authority_level=level,
-                              skills=list(skills))
+                              skills=list(skills), capacity=capacity)
         self._stub = pbg.SeatServiceStub(channel)
         self._out: asyncio.Queue[pb.SeatMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None

@@ -148,6 +148,27 @@ async def test_offer_timeout_goes_to_a_second_seat(start_service):
         await second.close()
 
 
+async def test_a_seat_with_capacity_two_works_on_two_cases_at_once(service, channel):
+    seat = await SeatClient(channel, "seat-2x", "auth-2x", 2, ["cash"], capacity=2).connect()
+    teller = pbg.TellerChannelStub(channel)
+    cases = {(await teller.Authorize(withdrawal(f"cap-{i}", "70000"))).case_id for i in range(3)}
+    offered = {(await seat.next_of("offer")).offer.case.case_id for _ in range(2)}
+    assert offered < cases
+    for case_id in offered:
+        seat.accept(case_id)
+    kinds = []
+    while kinds.count("assigned") < 2:  # the seat is full: no third offer comes meanwhile
+        event = await seat.next()
+        kinds.append(event.WhichOneof("body"))
+        if kinds[-1] == "assigned":
+            last = event.assigned.case
+    assert "offer" not in kinds
+    seat.decide(last.case_id, last.version, pb.APPROVE)
+    third = (await seat.next_of("offer")).offer.case.case_id
+    assert third == (cases - offered).pop()
+    await seat.close()
+
+
 async def test_initiator_is_never_offered_their_own_case(service, channel):
     own = await SeatClient(channel, "seat-own", "teller-7", 2, ALL_SKILLS).connect()
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("own-1", "90000", "teller-7"))

@@ -79,3 +79,36 @@ async def test_logout_during_review_requeues():
     await d.accept("s1", "C1")
     d.logout("s1")
     assert ("requeue", "C1") in d.cases.calls
+
+
+def waiting(case_id, channel, priority=0, deadline=60.0, created_at=0.0):
+    return {**entry(case_id, priority=priority), "channel": channel, "deadline": deadline,
+            "created_at": created_at}
+
+
+async def test_a_customer_at_the_counter_goes_before_mobile_then_deadline_then_age():
+    d, pushes = make()
+    d.enqueue([waiting("mobile-early", "mobile", deadline=10.0),
+               waiting("teller-late", "teller", deadline=50.0),
+               waiting("kiosk-soon", "self_service", deadline=20.0),
+               waiting("teller-old", "teller", deadline=50.0, created_at=-5.0),
+               waiting("urgent-mobile", "mobile", priority=10, deadline=90.0)])
+    for i in range(5):
+        d.login(f"s{i}", f"a{i}", 1, ["cash"], "gw")
+    assert [case for _, kind, case in pushes if kind == "offer"] == [
+        "urgent-mobile", "kiosk-soon", "teller-old", "teller-late", "mobile-early"]
+
+
+async def test_a_seat_with_capacity_two_holds_two_cases_and_the_emptier_seat_goes_first():
+    d, pushes = make()
+    d.login("big", "a1", 1, ["cash"], "gw", capacity=2)
+    d.enqueue([entry("c1"), entry("c2"), entry("c3")])
+    assert [(s, c) for s, k, c in pushes if k == "offer"] == [("big", "c1"), ("big", "c2")]
+    assert "c3" in d.queue  # the seat is full
+    d.login("small", "a2", 1, ["cash"], "gw")
+    assert ("small", "offer", "c3") in pushes
+    await d.accept("big", "c1")
+    d.finished("big", "c1")
+    d.enqueue([entry("c4")])
+    assert pushes[-1] == ("big", "offer", "c4")  # big has room again; small is full
+    assert d.stats()["seats"] == {"available": 0, "busy": 2}
