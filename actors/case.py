@@ -79,6 +79,8 @@ class Case:
     reason_code: str = ""
     reason_text: str = ""
     missing: list[str] = field(default_factory=list)
+    returned_by: str = ""  # the seat that returned the case for supplement: it gets it back
+    supplemented: list[str] = field(default_factory=list)
     # the spec never changes, so its document is built once
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -118,7 +120,7 @@ class Case:
         if self.state not in WAITING_FOR_SEAT:
             raise Conflict(f"case {self.case_id} is {self.state.value}, not waiting for a seat")
         self.check_reviewer(operator_id)
-        self.seat_id, self.reviewer = seat_id, operator_id
+        self.seat_id, self.reviewer, self.returned_by = seat_id, operator_id, ""
         return self._event("review-started", CaseState.IN_REVIEW, seat_id=seat_id,
                            operator_id=operator_id)
 
@@ -150,6 +152,7 @@ class Case:
             return self._event("rejected", CaseState.REJECTED, seat_id=seat_id,
                                reason_code=reason_code, reason_text=reason_text)
         self.missing = list(missing or [])
+        self.returned_by = seat_id
         return self._event("returned", CaseState.RETURNED, seat_id=seat_id,
                            reason_code=reason_code, reason_text=reason_text, missing=self.missing)
 
@@ -160,10 +163,11 @@ class Case:
         seat, self.seat_id, self.reviewer = self.seat_id, "", ""
         return self._event("requeued", CaseState.QUEUED, seat_id=seat, why=why)
 
-    def supplement(self) -> dict[str, Any]:
+    def supplement(self, supplied: list[str] | None = None, note: str = "") -> dict[str, Any]:
         self._expect(CaseState.RETURNED)
         self.missing = []
-        return self._event("supplemented", CaseState.QUEUED)
+        self.supplemented = list(supplied or [])
+        return self._event("supplemented", CaseState.QUEUED, supplied=self.supplemented, note=note)
 
     def cancel(self, reason: str) -> dict[str, Any]:
         if not self.open:
@@ -186,6 +190,7 @@ class Case:
                 "seat_id": self.seat_id, "reviewer": self.reviewer,
                 "approvals": list(self.approvals), "reason_code": self.reason_code,
                 "reason_text": self.reason_text, "missing": list(self.missing),
+                "returned_by": self.returned_by, "supplemented": list(self.supplemented),
                 "case_id": self.case_id, "open": self.open}
 
     @classmethod
@@ -194,7 +199,8 @@ class Case:
             spec=CaseSpec(**doc["spec"]), state=CaseState(doc["state"]), version=doc["version"],
             seat_id=doc["seat_id"], reviewer=doc["reviewer"], approvals=list(doc["approvals"]),
             reason_code=doc["reason_code"], reason_text=doc["reason_text"],
-            missing=list(doc["missing"]),
+            missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),
+            supplemented=list(doc.get("supplemented", [])),
         )
 
     def update(self) -> dict[str, Any]:
@@ -214,12 +220,14 @@ class Case:
                 "approvals": len(self.approvals), "mode": s.mode,
                 "transaction_code": s.transaction_code, "amount": s.amount,
                 "currency": s.currency, "account_masked": s.account_masked,
-                "customer_id": s.customer_id, "rules_version": s.rules_version}
+                "customer_id": s.customer_id, "rules_version": s.rules_version,
+                "approved_by": list(self.approvals), "supplemented": list(self.supplemented)}
 
     def queue_entry(self) -> dict[str, Any]:
         """What the dispatcher needs to route the case."""
         s = self.spec
         return {"case_id": s.case_id, "category": s.category, "level": s.level,
-                "channel": s.channel, "initiator": s.initiator, "excluded": list(self.approvals),
+                "channel": s.channel, "initiator": s.initiator, "preferred": self.returned_by,
+                "excluded": list(self.approvals),
                 "priority": s.priority, "created_at": s.created_at,
                 "deadline": s.created_at + s.sla_seconds, "details": self.details()}

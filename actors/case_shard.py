@@ -147,8 +147,8 @@ class CaseShard:
         if case.state is CaseState.QUEUED:
             self.dispatch.enqueue([case.queue_entry()])
 
-    async def supplement(self, case_id: str) -> dict[str, Any]:
-        case = await self._apply(case_id, lambda c: c.supplement())
+    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
+        case = await self._apply(case_id, lambda c: c.supplement(supplied, note))
         self.dispatch.enqueue([case.queue_entry()])
         return case.update()
 

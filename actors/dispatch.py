@@ -71,6 +71,7 @@ class Waiting:
     deadline: float
     details: dict[str, Any]  # shown to the seat with the offer
     channel: str = ""
+    preferred: str = ""  # the seat that returned the case for supplement
     declined: set[str] = field(default_factory=set)
 
     def sort_key(self) -> tuple[int, bool, float, float]:
@@ -118,7 +119,8 @@ class Dispatcher:
                 continue
             self.queue[e["case_id"]] = Waiting(
                 e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
-                e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""))
+                e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
+                e.get("preferred", ""))
         self._assign()
 
     def withdraw(self, case_id: str) -> None:
@@ -224,6 +226,9 @@ class Dispatcher:
                 if entry.category in s.skills and s.level >= entry.level
                 and s.operator_id != entry.initiator and s.operator_id not in entry.excluded]
         fresh = [s for s in able if s.seat_id not in entry.declined]
+        back = next((s for s in fresh if s.seat_id == entry.preferred), None)
+        if back is not None:  # a supplemented case goes back to the seat that returned it
+            return back
         if not fresh and able and second_round:
             entry.declined.clear()  # every able seat has passed on it once: another round
             fresh = able

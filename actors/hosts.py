@@ -173,8 +173,8 @@ class CaseHost:
     async def requeue(self, case_id: str, why: str) -> None:
         await (await self._get()).requeue(case_id, why)
 
-    async def supplement(self, case_id: str) -> dict[str, Any]:
-        return await (await self._get()).supplement(case_id)
+    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
+        return await (await self._get()).supplement(case_id, supplied, note)
 
     async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
         return await (await self._get()).cancel(case_id, reason)

@@ -39,6 +39,13 @@ class _ChannelBase:
             raise InvalidRequest("case_id is required")
         return update_to_proto(await self.gateway.cancel(request.case_id, request.reason))
 
+    async def SupplementCase(self, request: pb.SupplementCaseRequest,
+                             context: grpc.aio.ServicerContext) -> pb.CaseUpdate:
+        if not request.case_id:
+            raise InvalidRequest("case_id is required")
+        return update_to_proto(await self.gateway.supplement(
+            request.case_id, list(request.supplied), request.note))
+
 
 class TellerAdapter(_ChannelBase, pbg.TellerChannelServicer):
     channel = "teller"

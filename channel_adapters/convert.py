@@ -127,7 +127,8 @@ def details_to_proto(d: dict[str, Any]) -> pb.CaseDetails:
         mode=pb.ONSITE if d["mode"] == "onsite" else pb.REMOTE,
         transaction_code=d["transaction_code"], amount=d["amount"], currency=d["currency"],
         account_masked=d["account_masked"], customer_id=d["customer_id"],
-        rules_version=d["rules_version"])
+        rules_version=d["rules_version"], approved_by=d.get("approved_by", []),
+        supplemented=d.get("supplemented", []))
     images = images_to_proto(d["images"])
     if images is not None:
         out.images.CopyFrom(images)

@@ -212,6 +212,16 @@ class CancelCaseRequest(_message.Message):
     reason: str
     def __init__(self, case_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class SupplementCaseRequest(_message.Message):
+    __slots__ = ("case_id", "supplied", "note")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    supplied: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    def __init__(self, case_id: _Optional[str] = ..., supplied: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
+
 class TellerRequest(_message.Message):
     __slots__ = ("operator_id", "outlet_id", "terminal_id", "transaction")
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -303,7 +313,7 @@ class SeatMessage(_message.Message):
     def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ...) -> None: ...
 
 class CaseDetails(_message.Message):
-    __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version")
+    __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version", "approved_by", "supplemented")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +331,8 @@ class CaseDetails(_message.Message):
     ACCOUNT_MASKED_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENTED_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     version: int
     channel: str
@@ -338,7 +350,9 @@ class CaseDetails(_message.Message):
     account_masked: str
     customer_id: str
     rules_version: str
-    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., initiator: _Optional[str] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., approvals: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+    approved_by: _containers.RepeatedScalarFieldContainer[str]
+    supplemented: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., initiator: _Optional[str] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., approvals: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., rules_version: _Optional[str] = ..., approved_by: _Optional[_Iterable[str]] = ..., supplemented: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Offer(_message.Message):
     __slots__ = ("case", "expires_in_ms")

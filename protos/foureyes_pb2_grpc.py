@@ -49,6 +49,11 @@ class TellerChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.SupplementCase = channel.unary_unary(
+                '/foureyes.v1.TellerChannel/SupplementCase',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+                _registered_method=True)
 
 
 class TellerChannelServicer:
@@ -72,6 +77,12 @@ class TellerChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SupplementCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TellerChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -88,6 +99,11 @@ def add_TellerChannelServicer_to_server(servicer, server):
             'CancelCase': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'SupplementCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.SupplementCase,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
             ),
     }
@@ -182,6 +198,33 @@ class TellerChannel:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def SupplementCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.TellerChannel/SupplementCase',
+            foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SelfServiceChannelStub:
     """Missing associated documentation comment in .proto file."""
@@ -207,6 +250,11 @@ class SelfServiceChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.SupplementCase = channel.unary_unary(
+                '/foureyes.v1.SelfServiceChannel/SupplementCase',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+                _registered_method=True)
 
 
 class SelfServiceChannelServicer:
@@ -230,6 +278,12 @@ class SelfServiceChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SupplementCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SelfServiceChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -246,6 +300,11 @@ def add_SelfServiceChannelServicer_to_server(servicer, server):
             'CancelCase': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'SupplementCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.SupplementCase,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
             ),
     }
@@ -340,6 +399,33 @@ class SelfServiceChannel:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def SupplementCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.SelfServiceChannel/SupplementCase',
+            foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class MobileChannelStub:
     """Missing associated documentation comment in .proto file."""
@@ -365,6 +451,11 @@ class MobileChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.SupplementCase = channel.unary_unary(
+                '/foureyes.v1.MobileChannel/SupplementCase',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+                _registered_method=True)
 
 
 class MobileChannelServicer:
@@ -388,6 +479,12 @@ class MobileChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SupplementCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MobileChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -404,6 +501,11 @@ def add_MobileChannelServicer_to_server(servicer, server):
             'CancelCase': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'SupplementCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.SupplementCase,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
             ),
     }
@@ -487,6 +589,33 @@ class MobileChannel:
             target,
             '/foureyes.v1.MobileChannel/CancelCase',
             foureyes_dot_protos_dot_foureyes__pb2.CancelCaseRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SupplementCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.MobileChannel/SupplementCase',
+            foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
             foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
             options,
             channel_credentials,

@@ -223,8 +223,9 @@ class Gateway:
         update: dict[str, Any] = await self.peers.case_host(case_id).ask("cancel", case_id, reason)
         return update
 
-    async def supplement(self, case_id: str) -> dict[str, Any]:
-        update: dict[str, Any] = await self.peers.case_host(case_id).ask("supplement", case_id)
+    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask(
+            "supplement", case_id, supplied, note)
         return update
 
     # ------------------------------------------------------------------ rules

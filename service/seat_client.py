@@ -55,10 +55,10 @@ class SeatClient:
         self._out.put_nowait(pb.SeatMessage(decline=pb.Decline(case_id=case_id)))
 
     def decide(self, case_id: str, version: int, verdict: pb.Verdict,
-               reason_code: str = "", reason_text: str = "") -> None:
+               reason_code: str = "", reason_text: str = "", missing: Iterable[str] = ()) -> None:
         self._out.put_nowait(pb.SeatMessage(decide=pb.Decide(
             case_id=case_id, version=version, verdict=verdict, reason_code=reason_code,
-            reason_text=reason_text)))
+            reason_text=reason_text, missing=list(missing))))
 
     async def close(self) -> None:
         self._out.put_nowait(None)

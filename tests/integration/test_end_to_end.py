@@ -230,3 +230,56 @@ async def test_health_and_reflection_are_served(service, channel):
         health_pb2.HealthCheckRequest(service="foureyes.v1.TellerChannel"))
     assert status.status == health_pb2.HealthCheckResponse.SERVING
     await asyncio.sleep(0)
+
+
+async def test_dual_approval_goes_to_two_distinct_seats_in_sequence(service, channel):
+    first = await SeatClient(channel, "seat-d1", "auth-d1", 2, ["cash"]).connect()
+    teller = pbg.TellerChannelStub(channel)
+    d = await teller.Authorize(withdrawal("dual-1", "250000"))
+    assert d.approvers == 2 and d.authority_level == 2
+    offer = (await first.next_of("offer")).offer.case
+    assert offer.case_id == d.case_id and offer.approvals == 0
+    first.accept(d.case_id)
+    assigned = (await first.next_of("assigned")).assigned.case
+    first.decide(d.case_id, assigned.version, pb.APPROVE)
+    partly = (await first.next_of("decided")).decided
+    assert partly.state == pb.QUEUED and partly.approvals == 1 and not partly.final
+
+    second = await SeatClient(channel, "seat-d2", "auth-d2", 2, ["cash"]).connect()
+    offer = (await second.next_of("offer")).offer.case  # never back to the first approver
+    assert offer.case_id == d.case_id and list(offer.approved_by) == ["auth-d1"]
+    second.accept(d.case_id)
+    assigned = (await second.next_of("assigned")).assigned.case
+    second.decide(d.case_id, assigned.version, pb.APPROVE)
+    done = (await second.next_of("decided")).decided
+    assert done.state == pb.APPROVED and done.approvals == 2 and done.final
+    await first.close()
+    await second.close()
+
+
+async def test_return_for_supplement_comes_back_to_the_same_seat(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    returner = await SeatClient(channel, "seat-r1", "auth-r1", 1, ["cash"]).connect()
+    d = await teller.Authorize(withdrawal("ret-1", "60000"))
+    watch = teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))
+    assert (await returner.next_of("offer")).offer.case.case_id == d.case_id
+    returner.accept(d.case_id)
+    assigned = (await returner.next_of("assigned")).assigned.case
+    returner.decide(d.case_id, assigned.version, pb.RETURN, reason_code="MISSING_IMAGE",
+                    missing=["id_document"])
+    async for update in watch:  # the channel is told what is missing
+        if update.state == pb.RETURNED:
+            assert list(update.missing) == ["id_document"] and not update.final
+            break
+    # another seat is free and was never assigned: still the returning seat gets it back
+    other = await SeatClient(channel, "seat-r2", "auth-r2", 1, ["cash"]).connect()
+    back = await teller.SupplementCase(pb.SupplementCaseRequest(
+        case_id=d.case_id, supplied=["id_document"], note="ID card scanned"))
+    assert back.state == pb.QUEUED
+    offer = (await returner.next_of("offer")).offer.case
+    assert offer.case_id == d.case_id and list(offer.supplemented) == ["id_document"]
+    with pytest.raises(grpc.aio.AioRpcError) as e:  # only a returned case takes a supplement
+        await teller.SupplementCase(pb.SupplementCaseRequest(case_id=d.case_id))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    await returner.close()
+    await other.close()
