@@ -211,6 +211,14 @@ class Case:
                 "approvals": len(self.approvals), "approvers": self.spec.approvers,
                 "final": not self.open}
 
+    def summary(self) -> dict[str, Any]:
+        """What the event feed says about the case with each event."""
+        s = self.spec
+        return {"case_id": s.case_id, "channel": s.channel, "outlet": s.outlet,
+                "transaction_code": s.transaction_code, "amount": s.amount, "currency": s.currency,
+                "account_masked": s.account_masked, "customer_id": s.customer_id,
+                "scene": s.scene.get("id", ""), "rules_version": s.rules_version}
+
     def details(self) -> dict[str, Any]:
         """What a seat is shown."""
         s = self.spec

@@ -64,8 +64,9 @@ class CaseShard:
                 else:
                     self.cases[case_id] = Case.from_doc(doc)
             raise
-        for case, _ in changes:
-            self.publish(case.update())
+        for case, event in changes:
+            # one push carries both: the update for watching channels, the event for the feed
+            self.publish({**case.update(), "event": {**event, **case.summary()}})
             if not case.open:
                 self.cases.pop(case.case_id, None)
 

@@ -60,7 +60,7 @@ async def main(seconds: float, concurrency: int) -> None:
     echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
     await server.stop(0)
     with tempfile.TemporaryDirectory() as tmp:
-        service = Service(Settings(grpc_port=0, metrics_port=0, data_dir=Path(tmp)))
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
         await service.start()
         try:
             fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency, seconds)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -64,10 +65,41 @@ class Outbox:
             self.detach(gid)
 
 
+class Feed:
+    """The case event feed: a PUB socket that other bank systems (OA, archives, core
+    write-back) subscribe to. Each message is [topic, JSON]: topic `case.<event kind>`, e.g.
+    `case.approved`, so subscribers can filter by prefix (`case.` for all)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.PUB)
+        self._sock.setsockopt(zmq.SNDHWM, HWM)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        if port:
+            self._sock.bind(f"tcp://{host}:{port}")
+        else:
+            port = self._sock.bind_to_random_port(f"tcp://{host}")
+        self.endpoint = f"tcp://{host}:{port}"
+        self.published = 0
+
+    def publish(self, event: dict[str, Any]) -> None:
+        try:
+            self._sock.send_multipart([f"case.{event['kind']}".encode(),
+                                       json.dumps(event, ensure_ascii=False).encode()],
+                                      flags=zmq.NOBLOCK)
+            self.published += 1
+        except zmq.Again:
+            log.warning("feed: dropped an event (subscribers too slow)")
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class Inbox:
     """A gateway's inbox: routes each pushed message to local subscribers by topic."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1",
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self._on_event = on_event
         self._ctx: zmq.asyncio.Context = zmq.asyncio.Context.instance()
         self._sock = self._ctx.socket(zmq.PULL)
         self._sock.setsockopt(zmq.RCVHWM, HWM)
@@ -118,6 +150,9 @@ class Inbox:
                 message = json.loads(payload)
                 if topic.startswith("case/"):
                     self._remember(topic, message)
+                    event = message.pop("event", None)
+                    if event is not None and self._on_event is not None:
+                        self._on_event(event)
                 for q in subs or ():
                     q.put_nowait(message)
 

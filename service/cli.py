@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051; 0 picks one)")
     serve.add_argument("--metrics-port", type=int,
                        help="Prometheus /metrics port (default 9464; 0 picks one)")
+    serve.add_argument("--feed-port", type=int,
+                       help="ZeroMQ PUB port of the case event feed (default 9465; 0 picks one)")
     serve.add_argument("--data-dir", type=Path,
                        help="where the SQLite files live (default ./foureyes-data)")
     serve.add_argument("--rules", type=Path,
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_demo())
     settings = Settings.from_env(
         host=args.host, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
+        feed_port=args.feed_port,
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout)
@@ -74,6 +77,7 @@ async def serve_until_stopped(settings: Settings) -> int:
         return 1
     print(f"gRPC: {service.grpc_address}", flush=True)
     print(f"metrics: {service.metrics_url}", flush=True)
+    print(f"event feed: {service.gateway.feed.endpoint}", flush=True)
     print(f"rules: version {service.gateway.book.version} ({service.gateway.book.ruleset.source})",
           flush=True)
     print("ready; Ctrl-C to stop", flush=True)

@@ -24,7 +24,7 @@ from foureyes.errors import Conflict, InvalidRequest
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
 from foureyes.service.batching import Batcher
-from foureyes.service.bus import Inbox
+from foureyes.service.bus import Feed, Inbox
 from foureyes.service.metrics import Metrics
 from foureyes.service.rule_registry import Activation, RuleRegistry
 from foureyes.service.settings import Settings
@@ -96,7 +96,9 @@ class Gateway:
         self.metrics = metrics
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
-        self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1")
+        self.feed = Feed(settings.host, settings.feed_port)
+        self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
+                           on_event=self.feed.publish)
         self.seats: dict[str, SeatLogin] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -144,6 +146,7 @@ class Gateway:
         for seat_id in list(self.seats):
             await self.close_seat(seat_id)
         await self.inbox.close()
+        self.feed.close()
         await self.decisions.close()
 
     # ------------------------------------------------------------------ channels

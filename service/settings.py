@@ -12,6 +12,7 @@ class Settings:
     host: str = "127.0.0.1"
     grpc_port: int = 50051
     metrics_port: int = 9464
+    feed_port: int = 9465  # ZeroMQ PUB: every case event, for other bank systems
     data_dir: Path = Path("foureyes-data")
     rules: Path | None = None  # None: the version last published here, else the bundled rules
     ray_address: str = ""  # empty: start a local Ray

@@ -283,3 +283,34 @@ async def test_return_for_supplement_comes_back_to_the_same_seat(service, channe
     assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     await returner.close()
     await other.close()
+
+
+async def test_every_case_event_is_published_on_the_feed(service, channel):
+    import json
+
+    import zmq
+    import zmq.asyncio
+
+    sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
+    sub.connect(service.gateway.feed.endpoint)
+    sub.setsockopt(zmq.SUBSCRIBE, b"case.")
+    await asyncio.sleep(0.3)  # a SUB socket misses what is sent before it has joined
+    seat = await SeatClient(channel, "seat-feed", "auth-feed", 1, ["cash"]).connect()
+    d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("feed-1", "60000"))
+    seat.accept((await seat.next_of("offer")).offer.case.case_id)
+    assigned = (await seat.next_of("assigned")).assigned.case
+    seat.decide(d.case_id, assigned.version, pb.APPROVE)
+    events = []
+    while not events or events[-1]["kind"] != "approved":
+        topic, body = await asyncio.wait_for(sub.recv_multipart(), 10)
+        event = json.loads(body)
+        if event["case_id"] == d.case_id:
+            assert topic.decode() == f"case.{event['kind']}"
+            events.append(event)
+    assert [e["kind"] for e in events] == ["created", "offered", "review-started", "approved"]
+    assert [e["version"] for e in events] == [1, 2, 3, 4]
+    assert events[-1]["account_masked"] == "************2222"
+    assert events[-1]["amount"] == "60000" and events[-1]["scene"] == "cash-withdrawal"
+    assert events[2]["data"]["operator_id"] == "auth-feed"
+    sub.close()
+    await seat.close()
