@@ -314,3 +314,17 @@ async def test_every_case_event_is_published_on_the_feed(service, channel):
     assert events[2]["data"]["operator_id"] == "auth-feed"
     sub.close()
     await seat.close()
+
+
+async def test_cancel_during_an_offer_revokes_it_and_frees_the_seat(service, channel):
+    seat = await SeatClient(channel, "seat-c", "auth-c", 1, ["cash"]).connect()
+    teller = pbg.TellerChannelStub(channel)
+    d = await teller.Authorize(withdrawal("cancel-1", "60000"))
+    assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
+    update = await teller.CancelCase(pb.CancelCaseRequest(case_id=d.case_id, reason="customer left"))
+    assert update.state == pb.CANCELLED and update.final
+    revoked = (await seat.next_of("revoked")).revoked
+    assert revoked.case_id == d.case_id and revoked.reason == "case cancelled"
+    d2 = await teller.Authorize(withdrawal("cancel-2", "60000"))
+    assert (await seat.next_of("offer")).offer.case.case_id == d2.case_id
+    await seat.close()
