@@ -175,6 +175,12 @@ class Case:
         self.reason_code, self.reason_text = "CANCELLED", reason
         return self._event("cancelled", CaseState.CANCELLED, reason=reason)
 
+    def expire(self) -> dict[str, Any] | None:
+        if not self.open:
+            return None
+        self.reason_code, self.reason_text = "EXPIRED", "not decided before the deadline"
+        return self._event("expired", CaseState.EXPIRED)
+
     def _expect(self, state: CaseState) -> None:
         if self.state is not state:
             raise Conflict(f"case {self.case_id} is {self.state.value}, not {state.value}")

@@ -8,7 +8,9 @@ the case is put back as it was.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -22,18 +24,22 @@ log = logging.getLogger(__name__)
 class DispatchPort(Protocol):
     def enqueue(self, entries: list[dict[str, Any]]) -> None: ...
     def finished(self, seat_id: str, case_id: str) -> None: ...
-    def withdraw(self, case_id: str) -> None: ...
+    def withdraw(self, case_id: str, reason: str) -> None: ...
 
 
 Publish = Callable[[dict[str, Any]], None]
 
 
 class CaseShard:
-    def __init__(self, store: CaseStore, dispatch: DispatchPort, publish: Publish) -> None:
+    def __init__(self, store: CaseStore, dispatch: DispatchPort, publish: Publish,
+                 expire_after: float = 0.0) -> None:
         self.store = store
         self.dispatch = dispatch
         self.publish = publish
+        self.expire_after = expire_after  # seconds from creation; 0: never
         self.cases: dict[str, Case] = {}  # open cases; finished ones are read from the store
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+        self._expiring: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
         """Load every unfinished case and put it back in the queue (after a restart no seat
@@ -42,6 +48,7 @@ class CaseShard:
         for doc in await self.store.open_cases():
             case = Case.from_doc(doc)
             self.cases[case.case_id] = case
+            self._watch_deadline(case)
             event = case.requeue("service restarted")
             if event:
                 changes.append((case, event))
@@ -69,6 +76,9 @@ class CaseShard:
             self.publish({**case.update(), "event": {**event, **case.summary()}})
             if not case.open:
                 self.cases.pop(case.case_id, None)
+                deadline = self._deadlines.pop(case.case_id, None)
+                if deadline is not None:
+                    deadline.cancel()
 
     async def _get(self, case_id: str) -> Case:
         case = self.cases.get(case_id)
@@ -114,6 +124,8 @@ class CaseShard:
             fresh.append(case)
             results.append(case.update())
         await self._commit(changes, {c.case_id: None for c in fresh})
+        for case in fresh:
+            self._watch_deadline(case)
         if fresh:
             self.dispatch.enqueue([c.queue_entry() for c in fresh])
         return results
@@ -155,8 +167,39 @@ class CaseShard:
 
     async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
         case = await self._apply(case_id, lambda c: c.cancel(reason))
-        self.dispatch.withdraw(case_id)
+        self.dispatch.withdraw(case_id, "case cancelled")
         return case.update()
+
+    # ------------------------------------------------------------------ deadlines
+
+    def stop_deadlines(self) -> None:
+        """Before the store closes: the next start expires what is past its deadline."""
+        for handle in self._deadlines.values():
+            handle.cancel()
+        self._deadlines.clear()
+
+    def _watch_deadline(self, case: Case) -> None:
+        if not self.expire_after or case.case_id in self._deadlines:
+            return
+        delay = case.spec.created_at + self.expire_after - time.time()
+        self._deadlines[case.case_id] = asyncio.get_running_loop().call_later(
+            max(delay, 0.0), self._deadline_passed, case.case_id)
+
+    def _deadline_passed(self, case_id: str) -> None:
+        self._deadlines.pop(case_id, None)
+        task = asyncio.get_running_loop().create_task(self.expire(case_id))
+        self._expiring.add(task)
+        task.add_done_callback(self._expiring.discard)
+
+    async def expire(self, case_id: str) -> None:
+        """The case was not decided in time: it ends, and any seat holding it lets go."""
+        try:
+            case = await self._apply(case_id, lambda c: c.expire())
+        except Exception:  # the store failed: the next start finds the case past its deadline
+            log.exception("case %s: could not expire", case_id)
+            return
+        if case.state is CaseState.EXPIRED:
+            self.dispatch.withdraw(case_id, "case expired")
 
     async def resync(self) -> None:
         """The dispatcher restarted and lost its queue: hand it every waiting case again."""

@@ -123,18 +123,18 @@ class Dispatcher:
                 e.get("preferred", ""))
         self._assign()
 
-    def withdraw(self, case_id: str) -> None:
+    def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
         self.queue.pop(case_id, None)
         offer = self.offers.pop(case_id, None)
         if offer is not None:
             _, seat_id, timer = offer
             timer.cancel()
-            self._release_offer(seat_id, case_id, "case cancelled")
+            self._release_offer(seat_id, case_id, reason)
         for seat in self.seats.values():
             if case_id in seat.reviewing:
                 seat.reviewing.discard(case_id)
                 self.push(seat.gateway_id, seat.seat_id,
-                          {"type": "revoked", "case_id": case_id, "reason": "case cancelled"})
+                          {"type": "revoked", "case_id": case_id, "reason": reason})
         self._assign()
 
     async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:

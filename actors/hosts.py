@@ -93,8 +93,8 @@ class _DispatchLink:
     def finished(self, seat_id: str, case_id: str) -> None:
         self.peers.dispatcher().tell("finished", seat_id, case_id)
 
-    def withdraw(self, case_id: str) -> None:
-        self.peers.dispatcher().tell("withdraw", case_id)
+    def withdraw(self, case_id: str, reason: str) -> None:
+        self.peers.dispatcher().tell("withdraw", case_id, reason)
 
 
 class _CaseLink:
@@ -118,7 +118,9 @@ class _CaseLink:
 
 @ray.remote
 class CaseHost:
-    def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str) -> None:
+    def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
+                 expire_after: float = 0.0) -> None:
+        self.expire_after = expire_after
         self.peers = Peers(instance, case_shards)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
         self.outbox = Outbox()
@@ -127,7 +129,7 @@ class CaseHost:
     async def _open(self) -> CaseShard:
         store = CaseStore(self.path)
         await store.open()
-        shard = CaseShard(store, _DispatchLink(self.peers), self._publish)
+        shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after)
         count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
         return shard
@@ -190,6 +192,7 @@ class CaseHost:
 
     async def close(self) -> None:
         if self._shard.value is not None:
+            self._shard.value.stop_deadlines()
             await self._shard.value.store.close()
         self.outbox.close()
 
@@ -275,8 +278,8 @@ class DispatcherHost:
     async def finished(self, seat_id: str, case_id: str) -> None:
         self.dispatcher.finished(seat_id, case_id)
 
-    async def withdraw(self, case_id: str) -> None:
-        self.dispatcher.withdraw(case_id)
+    async def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
+        self.dispatcher.withdraw(case_id, reason)
 
     async def stats(self) -> dict[str, Any]:
         return self.dispatcher.stats()

@@ -100,7 +100,8 @@ class Service:
             name=actor_name(s.instance, "dispatcher"), **HOST_OPTIONS
         ).remote(s.instance, s.case_shards, s.offer_timeout)
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
-                 .remote(s.instance, i, s.case_shards, data) for i in range(s.case_shards)]
+                 .remote(s.instance, i, s.case_shards, data, s.case_expiry)
+                 for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
                                           **HOST_OPTIONS).remote(i, data)
                      for i in range(s.customer_shards)]

@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds a seat has to accept an offer before the next seat gets it "
                             "(default 30)")
 
+    serve.add_argument("--case-expiry", type=float,
+                       help="seconds from creation until a case nobody decided expires; its "
+                            "offer or review is revoked (default 14400; 0: never)")
+
     sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
                                 "mobile requests and a simulated seat, print what happened")
 
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         feed_port=args.feed_port,
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
-        offer_timeout=args.offer_timeout)
+        offer_timeout=args.offer_timeout, case_expiry=args.case_expiry)
     return asyncio.run(serve_until_stopped(settings))
 
 

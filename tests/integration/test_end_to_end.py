@@ -294,7 +294,13 @@ async def test_every_case_event_is_published_on_the_feed(service, channel):
     sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
     sub.connect(service.gateway.feed.endpoint)
     sub.setsockopt(zmq.SUBSCRIBE, b"case.")
-    await asyncio.sleep(0.3)  # a SUB socket misses what is sent before it has joined
+    # a SUB socket misses what is sent before it has joined: wait until a probe gets through
+    for _ in range(100):
+        service.gateway.feed.publish({"kind": "probe", "case_id": ""})
+        if await sub.poll(100):
+            break
+    while await sub.poll(200):  # drain the probes
+        await sub.recv_multipart()
     seat = await SeatClient(channel, "seat-feed", "auth-feed", 1, ["cash"]).connect()
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("feed-1", "60000"))
     seat.accept((await seat.next_of("offer")).offer.case.case_id)
@@ -328,3 +334,16 @@ async def test_cancel_during_an_offer_revokes_it_and_frees_the_seat(service, cha
     d2 = await teller.Authorize(withdrawal("cancel-2", "60000"))
     assert (await seat.next_of("offer")).offer.case.case_id == d2.case_id
     await seat.close()
+
+
+async def test_a_case_nobody_decides_expires_and_the_offer_is_revoked(start_service):
+    async with running(start_service, case_expiry=1.5) as (_, channel):
+        seat = await SeatClient(channel, "seat-x", "auth-x", 1, ["cash"]).connect()
+        teller = pbg.TellerChannelStub(channel)
+        d = await teller.Authorize(withdrawal("exp-1", "60000"))
+        assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
+        revoked = (await seat.next_of("revoked", timeout=10)).revoked
+        assert revoked.case_id == d.case_id and revoked.reason == "case expired"
+        states = [u.state async for u in teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))]
+        assert states[-1] == pb.EXPIRED
+        await seat.close()

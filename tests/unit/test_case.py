@@ -69,7 +69,7 @@ def test_doc_round_trip():
 
 class FakeDispatch:
     def __init__(self):
-        self.enqueued, self.finished = [], []
+        self.enqueued, self.finished, self.withdrawn = [], [], []
 
     def enqueue(self, entries):
         self.enqueued.extend(e["case_id"] for e in entries)
@@ -77,8 +77,8 @@ class FakeDispatch:
     def finished(self, seat_id, case_id):
         pass
 
-    def withdraw(self, case_id):
-        pass
+    def withdraw(self, case_id, reason):
+        self.withdrawn.append((case_id, reason))
 
 
 async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_path):
@@ -112,3 +112,31 @@ async def test_reused_idempotency_key_with_other_content_is_refused(tmp_path):
     [result] = await shard.create([spec("C1", fingerprint="other")])
     assert isinstance(result, Conflict)
     await store.close()
+
+
+async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tmp_path):
+    import asyncio
+
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    dispatch = FakeDispatch()
+    shard = CaseShard(store, dispatch, lambda u: None, expire_after=0.3)
+    await shard.create([spec("C1"), spec("C2")])
+    await shard.offered("C1", "seat-a")
+    await shard.cancel("C2", "customer left")
+    await asyncio.sleep(0.6)
+    assert (await shard.get("C1"))["state"] == "EXPIRED"
+    assert dispatch.withdrawn == [("C2", "case cancelled"), ("C1", "case expired")]
+    assert [e["kind"] for e in await store.events("C2")] == ["created", "cancelled"]  # once
+
+    await shard.create([spec("C3")])
+    shard.stop_deadlines()
+    await store.close()  # stopped before C3's deadline ...
+    store2 = CaseStore(tmp_path / "cases.sqlite")
+    await store2.open()
+    later = CaseShard(store2, FakeDispatch(), lambda u: None, expire_after=0.3)
+    await asyncio.sleep(0.4)
+    await later.recover()  # ... and started after it: it expires at once
+    await asyncio.sleep(0.1)
+    assert (await later.get("C3"))["state"] == "EXPIRED"
+    await store2.close()
