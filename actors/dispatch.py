@@ -49,6 +49,7 @@ class Seat:
     offered: set[str] = field(default_factory=set)
     reviewing: set[str] = field(default_factory=set)
     last_assigned: float = 0.0
+    away: bool = False
 
     @property
     def tasks(self) -> int:
@@ -56,7 +57,11 @@ class Seat:
 
     @property
     def free(self) -> bool:
-        return self.tasks < self.capacity
+        return not self.away and self.tasks < self.capacity
+
+    @property
+    def presence(self) -> str:
+        return "away" if self.away else "busy" if self.tasks else "available"
 
 
 @dataclass
@@ -109,6 +114,14 @@ class Dispatcher:
             self._take_back(case_id, "seat went offline", notify_seat=False)
         for case_id in seat.reviewing:
             self.cases.requeue(case_id, f"seat {seat_id} went offline during review")
+        self._assign()
+
+    def set_presence(self, seat_id: str, away: bool) -> None:
+        """Away: no new offers; what the seat holds stays with it."""
+        seat = self.seats.get(seat_id)
+        if seat is None:
+            raise NotFound(f"seat {seat_id} is not logged in")
+        seat.away = away
         self._assign()
 
     # ------------------------------------------------------------------ cases
@@ -235,8 +248,8 @@ class Dispatcher:
         return min(fresh, key=lambda s: (s.tasks, s.last_assigned)) if fresh else None
 
     def stats(self) -> dict[str, Any]:
-        presence = {"available": 0, "busy": 0}
+        presence = {"available": 0, "busy": 0, "away": 0}
         for s in self.seats.values():
-            presence["available" if not s.tasks else "busy"] += 1
+            presence[s.presence] += 1
         return {"queued": len(self.queue), "offered": len(self.offers), "seats": presence,
                 "oldest_wait": min((e.created_at for e in self.queue.values()), default=None)}

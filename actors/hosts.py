@@ -266,6 +266,9 @@ class DispatcherHost:
     async def logout(self, seat_id: str) -> None:
         self.dispatcher.logout(seat_id)
 
+    async def set_presence(self, seat_id: str, away: bool) -> None:
+        self.dispatcher.set_presence(seat_id, away)
+
     async def enqueue(self, entries: list[dict[str, Any]]) -> None:
         self.dispatcher.enqueue(entries)
 

@@ -36,6 +36,9 @@ def event_to_proto(event: dict[str, Any]) -> pb.SeatEvent:
         return pb.SeatEvent(revoked=pb.Revoked(case_id=event["case_id"], reason=event["reason"]))
     if kind == "decided":
         return pb.SeatEvent(decided=update_to_proto(event["update"]))
+    if kind == "presence":
+        return pb.SeatEvent(presence=pb.SetPresence(
+            presence=pb.AWAY if event["away"] else pb.AVAILABLE))
     return pb.SeatEvent(error=pb.SeatError(case_id=event.get("case_id", ""), code=event["code"],
                                            message=event["message"]))
 
@@ -72,7 +75,7 @@ class SeatAdapter(pbg.SeatServiceServicer):
         try:
             async for message in requests:
                 kind = message.WhichOneof("body")
-                case_id = getattr(message, kind).case_id if kind and kind != "login" else ""
+                case_id = getattr(getattr(message, kind), "case_id", "") if kind else ""
                 try:
                     events.put_nowait(await self._handle(seat_id, message))
                 except FoureyesError as e:
@@ -90,6 +93,12 @@ class SeatAdapter(pbg.SeatServiceServicer):
         if kind == "decline":
             await self.gateway.decline(seat_id, message.decline.case_id)
             return {"type": "revoked", "case_id": message.decline.case_id, "reason": "declined"}
+        if kind == "presence":
+            if message.presence.presence not in (pb.AVAILABLE, pb.AWAY):
+                raise InvalidRequest("presence must be AVAILABLE or AWAY")
+            away = message.presence.presence == pb.AWAY
+            await self.gateway.set_presence(seat_id, away)
+            return {"type": "presence", "away": away}
         if kind == "decide":
             d = message.decide
             if d.verdict not in _VERDICTS:

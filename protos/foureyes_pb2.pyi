@@ -39,6 +39,12 @@ class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPROVE: _ClassVar[Verdict]
     REJECT: _ClassVar[Verdict]
     RETURN: _ClassVar[Verdict]
+
+class Presence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRESENCE_UNSPECIFIED: _ClassVar[Presence]
+    AVAILABLE: _ClassVar[Presence]
+    AWAY: _ClassVar[Presence]
 OUTCOME_UNSPECIFIED: Outcome
 NOT_REQUIRED: Outcome
 REQUIRED: Outcome
@@ -60,6 +66,9 @@ VERDICT_UNSPECIFIED: Verdict
 APPROVE: Verdict
 REJECT: Verdict
 RETURN: Verdict
+PRESENCE_UNSPECIFIED: Presence
+AVAILABLE: Presence
+AWAY: Presence
 
 class Customer(_message.Message):
     __slots__ = ("age", "risk_level", "segment")
@@ -300,17 +309,25 @@ class Decide(_message.Message):
     missing: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., reason_code: _Optional[str] = ..., reason_text: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class SetPresence(_message.Message):
+    __slots__ = ("presence",)
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    presence: Presence
+    def __init__(self, presence: _Optional[_Union[Presence, str]] = ...) -> None: ...
+
 class SeatMessage(_message.Message):
-    __slots__ = ("login", "accept", "decline", "decide")
+    __slots__ = ("login", "accept", "decline", "decide", "presence")
     LOGIN_FIELD_NUMBER: _ClassVar[int]
     ACCEPT_FIELD_NUMBER: _ClassVar[int]
     DECLINE_FIELD_NUMBER: _ClassVar[int]
     DECIDE_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
     login: Login
     accept: Accept
     decline: Decline
     decide: Decide
-    def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ...) -> None: ...
+    presence: SetPresence
+    def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ...) -> None: ...
 
 class CaseDetails(_message.Message):
     __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version", "approved_by", "supplemented")
@@ -393,20 +410,22 @@ class SeatError(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class SeatEvent(_message.Message):
-    __slots__ = ("logged_in", "offer", "assigned", "revoked", "decided", "error")
+    __slots__ = ("logged_in", "offer", "assigned", "revoked", "decided", "error", "presence")
     LOGGED_IN_FIELD_NUMBER: _ClassVar[int]
     OFFER_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     REVOKED_FIELD_NUMBER: _ClassVar[int]
     DECIDED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
     logged_in: LoggedIn
     offer: Offer
     assigned: Assigned
     revoked: Revoked
     decided: CaseUpdate
     error: SeatError
-    def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ...) -> None: ...
+    presence: SetPresence
+    def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ...) -> None: ...
 
 class RuleFile(_message.Message):
     __slots__ = ("name", "content")

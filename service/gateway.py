@@ -278,6 +278,9 @@ class Gateway:
         details: dict[str, Any] = await self.peers.dispatcher().ask("accept", seat_id, case_id)
         return details
 
+    async def set_presence(self, seat_id: str, away: bool) -> None:
+        await self.peers.dispatcher().ask("set_presence", seat_id, away)
+
     async def decline(self, seat_id: str, case_id: str) -> None:
         await self.peers.dispatcher().ask("decline", seat_id, case_id)
 

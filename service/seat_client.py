@@ -51,6 +51,9 @@ class SeatClient:
     def accept(self, case_id: str) -> None:
         self._out.put_nowait(pb.SeatMessage(accept=pb.Accept(case_id=case_id)))
 
+    def set_presence(self, presence: pb.Presence) -> None:
+        self._out.put_nowait(pb.SeatMessage(presence=pb.SetPresence(presence=presence)))
+
     def decline(self, case_id: str) -> None:
         self._out.put_nowait(pb.SeatMessage(decline=pb.Decline(case_id=case_id)))
 

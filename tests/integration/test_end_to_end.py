@@ -347,3 +347,17 @@ async def test_a_case_nobody_decides_expires_and_the_offer_is_revoked(start_serv
         states = [u.state async for u in teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))]
         assert states[-1] == pb.EXPIRED
         await seat.close()
+
+
+async def test_an_away_seat_is_skipped_until_it_is_available_again(service, channel):
+    away = await SeatClient(channel, "seat-away", "auth-away", 1, ["cash"]).connect()
+    away.set_presence(pb.AWAY)
+    assert (await away.next_of("presence")).presence.presence == pb.AWAY
+    d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("away-1", "60000"))
+    other = await SeatClient(channel, "seat-back", "auth-back", 1, ["cash"]).connect()
+    assert (await other.next_of("offer")).offer.case.case_id == d.case_id
+    away.set_presence(pb.AVAILABLE)
+    nxt = await away.next()  # no offer reached the away seat in the meantime
+    assert nxt.WhichOneof("body") == "presence" and nxt.presence.presence == pb.AVAILABLE
+    await away.close()
+    await other.close()

@@ -111,4 +111,17 @@ async def test_a_seat_with_capacity_two_holds_two_cases_and_the_emptier_seat_goe
     d.finished("big", "c1")
     d.enqueue([entry("c4")])
     assert pushes[-1] == ("big", "offer", "c4")  # big has room again; small is full
-    assert d.stats()["seats"] == {"available": 0, "busy": 2}
+    assert d.stats()["seats"] == {"available": 0, "busy": 2, "away": 0}
+
+
+async def test_an_away_seat_gets_no_offers_but_keeps_what_it_holds():
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw", capacity=2)
+    d.enqueue([entry("c1")])
+    d.set_presence("s1", away=True)
+    d.enqueue([entry("c2")])
+    assert [c for _, k, c in pushes if k == "offer"] == ["c1"] and "c2" in d.queue
+    assert d.stats()["seats"] == {"available": 0, "busy": 0, "away": 1}
+    await d.accept("s1", "c1")  # an away seat still works on what it holds
+    d.set_presence("s1", away=False)
+    assert pushes[-1] == ("s1", "offer", "c2")
