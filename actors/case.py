@@ -66,6 +66,7 @@ class CaseSpec:
     fired: list[dict[str, str]]
     rules_version: str
     created_at: float
+    units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
 
 
 @dataclass
@@ -242,6 +243,7 @@ class Case:
         s = self.spec
         return {"case_id": s.case_id, "category": s.category, "level": s.level,
                 "channel": s.channel, "initiator": s.initiator, "preferred": self.returned_by,
+                "outlet": s.outlet, "units": list(s.units),
                 "excluded": list(self.approvals),
                 "priority": s.priority, "created_at": s.created_at,
                 "deadline": s.created_at + s.sla_seconds, "details": self.details()}

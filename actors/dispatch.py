@@ -46,6 +46,8 @@ class Seat:
     skills: frozenset[str]
     gateway_id: str
     capacity: int = 1
+    outlet: str = ""
+    scope: frozenset[str] = frozenset()  # empty: every unit
     offered: set[str] = field(default_factory=set)
     reviewing: set[str] = field(default_factory=set)
     last_assigned: float = 0.0
@@ -77,6 +79,8 @@ class Waiting:
     details: dict[str, Any]  # shown to the seat with the offer
     channel: str = ""
     preferred: str = ""  # the seat that returned the case for supplement
+    outlet: str = ""
+    units: frozenset[str] = frozenset()  # the outlet and the units above it
     declined: set[str] = field(default_factory=set)
 
     def sort_key(self) -> tuple[int, bool, float, float]:
@@ -85,8 +89,10 @@ class Waiting:
 
 
 class Dispatcher:
-    def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float) -> None:
+    def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float,
+                 bar_own_outlet: bool = False) -> None:
         self.cases = cases
+        self.bar_own_outlet = bar_own_outlet
         self.push = push
         self.offer_timeout = offer_timeout
         self.seats: dict[str, Seat] = {}
@@ -97,12 +103,14 @@ class Dispatcher:
     # ------------------------------------------------------------------ seats
 
     def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
-              gateway_id: str, capacity: int = 1) -> None:
+              gateway_id: str, capacity: int = 1, outlet: str = "",
+              scope: list[str] | None = None) -> None:
         old = self.seats.get(seat_id)
         if old is not None and old.tasks:
             self.logout(seat_id)  # a new session of the same seat starts clean
         self.seats[seat_id] = Seat(seat_id, operator_id, level, frozenset(skills), gateway_id,
-                                   capacity=max(capacity, 1),
+                                   capacity=max(capacity, 1), outlet=outlet,
+                                   scope=frozenset(scope or ()),
                                    last_assigned=old.last_assigned if old else 0.0)
         self._assign()
 
@@ -133,7 +141,7 @@ class Dispatcher:
             self.queue[e["case_id"]] = Waiting(
                 e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
                 e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
-                e.get("preferred", ""))
+                e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())))
         self._assign()
 
     def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
@@ -214,7 +222,7 @@ class Dispatcher:
             for entry in sorted(self.queue.values(), key=Waiting.sort_key):
                 if not free:
                     return
-                seat = self._pick(entry, free, second_round)
+                seat = self._pick(entry, self._allowed(entry, free), second_round)
                 if seat is not None:
                     self._offer(entry, seat)
                     if not seat.free:
@@ -232,6 +240,13 @@ class Dispatcher:
         self.push(seat.gateway_id, seat.seat_id,
                   {"type": "offer", "case_id": entry.case_id, "case": entry.details,
                    "expires_in_ms": int(self.offer_timeout * 1000)})
+
+    def _allowed(self, entry: Waiting, seats: list[Seat]) -> list[Seat]:
+        """Seats whose scope covers the case's organisation unit and, if barred, that do not
+        sit at the case's own outlet."""
+        return [s for s in seats
+                if (not s.scope or s.scope & entry.units)
+                and not (self.bar_own_outlet and s.outlet and s.outlet == entry.outlet)]
 
     @staticmethod
     def _pick(entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:

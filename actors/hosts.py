@@ -230,10 +230,12 @@ class CustomerHost:
 
 @ray.remote
 class DispatcherHost:
-    def __init__(self, instance: str, case_shards: int, offer_timeout: float) -> None:
+    def __init__(self, instance: str, case_shards: int, offer_timeout: float,
+                 bar_own_outlet: bool = False) -> None:
         self.peers = Peers(instance, case_shards)
         self.outbox = Outbox()
-        self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout)
+        self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout,
+                                     bar_own_outlet)
         with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
             warnings.simplefilter("ignore")
             restarted = ray.get_runtime_context().was_current_actor_reconstructed
@@ -260,8 +262,10 @@ class DispatcherHost:
                 self.dispatcher.login(**seat, gateway_id=gateway_id)
 
     async def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
-                    gateway_id: str, capacity: int = 1) -> None:
-        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id, capacity)
+                    gateway_id: str, capacity: int = 1, outlet: str = "",
+                    scope: list[str] | None = None) -> None:
+        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id, capacity, outlet,
+                              scope or [])
 
     async def logout(self, seat_id: str) -> None:
         self.dispatcher.logout(seat_id)

@@ -54,7 +54,8 @@ class SeatAdapter(pbg.SeatServiceServicer):
             raise InvalidRequest("the first message on a seat stream must be a login")
         login = SeatLogin(first.login.seat_id, first.login.operator_id,
                           first.login.authority_level, tuple(first.login.skills),
-                          first.login.capacity or 1)
+                          first.login.capacity or 1, first.login.outlet_id,
+                          tuple(first.login.scope))
         events = await self.gateway.open_seat(login)
         reader = asyncio.create_task(self._read(login.seat_id, requests, events))
         try:

@@ -268,18 +268,22 @@ class MobileRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., session_id: _Optional[str] = ..., device_id: _Optional[str] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
 
 class Login(_message.Message):
-    __slots__ = ("seat_id", "operator_id", "authority_level", "skills", "capacity")
+    __slots__ = ("seat_id", "operator_id", "authority_level", "skills", "capacity", "outlet_id", "scope")
     SEAT_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     SKILLS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
     seat_id: str
     operator_id: str
     authority_level: int
     skills: _containers.RepeatedScalarFieldContainer[str]
     capacity: int
-    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ...) -> None: ...
+    outlet_id: str
+    scope: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., outlet_id: _Optional[str] = ..., scope: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Accept(_message.Message):
     __slots__ = ("case_id",)

@@ -49,6 +49,15 @@ class RuleBook:
                     out[cid] = float(facts[counter.sum_field])
         return out
 
+    def units_of(self, outlet: str) -> list[str]:
+        """The outlet and every unit above it, most specific first (empty if unknown)."""
+        rs, chain = self.ruleset, []
+        unit = rs.organisation.get(outlet)
+        while unit is not None:
+            chain.append(unit.id)
+            unit = rs.organisation.get(unit.parent)
+        return chain
+
     def parameters_for(self, outlet: str) -> dict[str, Any]:
         """The `param.<name>` facts of the overridden parameters at `outlet`: the value set on
         the most specific unit on its way up to the head office, else the default."""
@@ -56,11 +65,7 @@ class RuleBook:
         if cached is not None:
             return cached
         rs = self.ruleset
-        chain = []
-        unit = rs.organisation.get(outlet)
-        while unit is not None:
-            chain.append(unit.id)
-            unit = rs.organisation.get(unit.parent)
+        chain = self.units_of(outlet)
         values = {}
         for pid, by_unit in rs.overrides.items():
             found = next((by_unit[u] for u in chain if u in by_unit), rs.parameters[pid])

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds a seat has to accept an offer before the next seat gets it "
                             "(default 30)")
 
+    serve.add_argument("--bar-own-outlet", action="store_true",
+                       help="never offer a case to a seat that logged in with the case's outlet")
     serve.add_argument("--case-expiry", type=float,
                        help="seconds from creation until a case nobody decided expires; its "
                             "offer or review is revoked (default 14400; 0: never)")
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         feed_port=args.feed_port,
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
-        offer_timeout=args.offer_timeout, case_expiry=args.case_expiry)
+        offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
+        bar_own_outlet=args.bar_own_outlet or None)
     return asyncio.run(serve_until_stopped(settings))
 
 

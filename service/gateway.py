@@ -64,6 +64,8 @@ class SeatLogin:
     level: int
     skills: tuple[str, ...]
     capacity: int = 1
+    outlet: str = ""  # where the authorizer sits, for the own-outlet bar
+    scope: tuple[str, ...] = ()  # organisation units served; empty: all
 
     def validate(self) -> None:
         if not self.seat_id or not self.operator_id:
@@ -122,7 +124,8 @@ class Gateway:
 
     async def _heartbeat(self) -> None:
         seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
-                  "skills": list(s.skills), "capacity": s.capacity} for s in self.seats.values()]
+                  "skills": list(s.skills), "capacity": s.capacity, "outlet": s.outlet,
+                  "scope": list(s.scope)} for s in self.seats.values()]
         await asyncio.gather(
             self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
             *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
@@ -193,7 +196,8 @@ class Gateway:
                    "review_points": list(d.review_points)},
             images=d.images.to_dict() if d.images else None,
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
-            rules_version=d.rules_version, created_at=time.time())
+            rules_version=d.rules_version, created_at=time.time(),
+            units=tuple(self.book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])))
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id
@@ -259,7 +263,7 @@ class Gateway:
         try:
             await self.peers.dispatcher().ask(
                 "login", login.seat_id, login.operator_id, login.level, list(login.skills),
-                self.gateway_id, login.capacity)
+                self.gateway_id, login.capacity, login.outlet, list(login.scope))
         except BaseException:
             self.seats.pop(login.seat_id, None)
             self.inbox.unsubscribe(f"seat/{login.seat_id}", q)

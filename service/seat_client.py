@@ -13,9 +13,11 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 
 class SeatClient:
     def __init__(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
-                 skills: Iterable[str], capacity: int = 1) -> None:
+                 skills: Iterable[str], capacity: int = 1, outlet_id: str = "",
+                 scope: Iterable[str] = ()) -> None:
         self.login = pb.Login(seat_id=seat_id, operator_id=operator_id, authority_level=level,
-                              skills=list(skills), capacity=capacity)
+                              skills=list(skills), capacity=capacity, outlet_id=outlet_id,
+                              scope=list(scope))
         self._stub = pbg.SeatServiceStub(channel)
         self._out: asyncio.Queue[pb.SeatMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None

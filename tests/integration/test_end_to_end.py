@@ -361,3 +361,23 @@ async def test_an_away_seat_is_skipped_until_it_is_available_again(service, chan
     assert nxt.WhichOneof("body") == "presence" and nxt.presence.presence == pb.AVAILABLE
     await away.close()
     await other.close()
+
+
+async def test_a_scoped_seat_gets_only_cases_of_its_units(service, channel):
+    shanghai = await SeatClient(channel, "seat-sh", "auth-sh", 1, ["cash"],
+                                scope=["BR-SH"]).connect()
+    teller = pbg.TellerChannelStub(channel)
+
+    def at(outlet: str, key: str) -> pb.TellerRequest:
+        r = withdrawal(key, "120000")
+        r.outlet_id = outlet
+        return r
+
+    chengdu = await teller.Authorize(at("OUT-CD-001", "scope-cd"))
+    local = await teller.Authorize(at("OUT-SH-002", "scope-sh"))
+    offer = (await shanghai.next_of("offer")).offer.case
+    assert offer.case_id == local.case_id  # the Chengdu case, older, was passed over
+    central = await SeatClient(channel, "seat-hq", "auth-hq", 1, ["cash"]).connect()
+    assert (await central.next_of("offer")).offer.case.case_id == chengdu.case_id
+    await shanghai.close()
+    await central.close()

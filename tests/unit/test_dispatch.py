@@ -125,3 +125,20 @@ async def test_an_away_seat_gets_no_offers_but_keeps_what_it_holds():
     await d.accept("s1", "c1")  # an away seat still works on what it holds
     d.set_presence("s1", away=False)
     assert pushes[-1] == ("s1", "offer", "c2")
+
+
+async def test_a_seat_serves_only_its_scope_and_may_be_barred_from_its_own_outlet():
+    pushes = []
+    d = Dispatcher(Cases(), lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), 10.0,
+                   bar_own_outlet=True)
+    d.login("sh-seat", "a1", 1, ["cash"], "gw", outlet="OUT-SH-001", scope=["BR-SH"])
+    d.login("central", "a2", 1, ["cash"], "gw")
+    shanghai = {**entry("c-sh"), "outlet": "OUT-SH-002", "units": ["OUT-SH-002", "BR-SH", "HQ"]}
+    own = {**entry("c-own"), "outlet": "OUT-SH-001", "units": ["OUT-SH-001", "BR-SH", "HQ"]}
+    chengdu = {**entry("c-cd"), "outlet": "OUT-CD-001", "units": ["OUT-CD-001", "BR-CD", "HQ"]}
+    d.enqueue([chengdu])
+    assert pushes == [("central", "offer", "c-cd")]  # out of the Shanghai seat's scope
+    d.enqueue([own])
+    assert "c-own" in d.queue  # barred from its own outlet; the central seat is busy
+    d.enqueue([shanghai])
+    assert pushes[-1] == ("sh-seat", "offer", "c-sh")
