@@ -31,6 +31,8 @@ class CaseState(enum.StrEnum):
     EXPIRED = "EXPIRED"
 
 
+ESCALATION_PRIORITY = 50  # added to an escalated case's priority when it is queued
+
 FINAL = frozenset({CaseState.APPROVED, CaseState.REJECTED, CaseState.CANCELLED, CaseState.EXPIRED})
 WAITING_FOR_SEAT = frozenset({CaseState.QUEUED, CaseState.OFFERED})
 
@@ -81,6 +83,7 @@ class Case:
     reason_text: str = ""
     missing: list[str] = field(default_factory=list)
     returned_by: str = ""  # the seat that returned the case for supplement: it gets it back
+    escalated: bool = False  # served before ordinary cases from now on
     supplemented: list[str] = field(default_factory=list)
     # the spec never changes, so its document is built once
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -176,6 +179,12 @@ class Case:
         self.reason_code, self.reason_text = "CANCELLED", reason
         return self._event("cancelled", CaseState.CANCELLED, reason=reason)
 
+    def escalate(self, why: str) -> dict[str, Any] | None:
+        if not self.open or self.escalated:
+            return None
+        self.escalated = True
+        return self._event("escalated", self.state, why=why)
+
     def expire(self) -> dict[str, Any] | None:
         if not self.open:
             return None
@@ -198,6 +207,7 @@ class Case:
                 "approvals": list(self.approvals), "reason_code": self.reason_code,
                 "reason_text": self.reason_text, "missing": list(self.missing),
                 "returned_by": self.returned_by, "supplemented": list(self.supplemented),
+                "escalated": self.escalated,
                 "case_id": self.case_id, "open": self.open}
 
     @classmethod
@@ -207,7 +217,7 @@ class Case:
             seat_id=doc["seat_id"], reviewer=doc["reviewer"], approvals=list(doc["approvals"]),
             reason_code=doc["reason_code"], reason_text=doc["reason_text"],
             missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),
-            supplemented=list(doc.get("supplemented", [])),
+            supplemented=list(doc.get("supplemented", [])), escalated=doc.get("escalated", False),
         )
 
     def update(self) -> dict[str, Any]:
@@ -245,5 +255,6 @@ class Case:
                 "channel": s.channel, "initiator": s.initiator, "preferred": self.returned_by,
                 "outlet": s.outlet, "units": list(s.units),
                 "excluded": list(self.approvals),
-                "priority": s.priority, "created_at": s.created_at,
+                "priority": s.priority + (ESCALATION_PRIORITY if self.escalated else 0),
+                "created_at": s.created_at,
                 "deadline": s.created_at + s.sla_seconds, "details": self.details()}

@@ -155,6 +155,9 @@ class CaseShard:
             self.dispatch.enqueue([case.queue_entry()])
         return case.update()
 
+    async def escalate(self, case_id: str, why: str) -> None:
+        await self._apply(case_id, lambda c: c.escalate(why))
+
     async def requeue(self, case_id: str, why: str) -> None:
         case = await self._apply(case_id, lambda c: c.requeue(why))
         if case.state is CaseState.QUEUED:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from foureyes.actors.case import ESCALATION_PRIORITY
 from foureyes.errors import Conflict, FoureyesError, NotFound
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class CasePort(Protocol):
     def offered(self, case_id: str, seat_id: str) -> None: ...
     def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None: ...
     def requeue(self, case_id: str, why: str) -> None: ...
+    def escalate(self, case_id: str, why: str) -> None: ...
     def begin_review(self, case_id: str, seat_id: str, operator_id: str
                      ) -> Awaitable[dict[str, Any]]: ...
 
@@ -81,6 +83,7 @@ class Waiting:
     preferred: str = ""  # the seat that returned the case for supplement
     outlet: str = ""
     units: frozenset[str] = frozenset()  # the outlet and the units above it
+    timeouts: int = 0  # offers of this case that nobody accepted in time
     declined: set[str] = field(default_factory=set)
 
     def sort_key(self) -> tuple[int, bool, float, float]:
@@ -90,8 +93,9 @@ class Waiting:
 
 class Dispatcher:
     def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float,
-                 bar_own_outlet: bool = False) -> None:
+                 bar_own_outlet: bool = False, escalate_after: int = 3) -> None:
         self.cases = cases
+        self.escalate_after = escalate_after  # offer timeouts; 0: never
         self.bar_own_outlet = bar_own_outlet
         self.push = push
         self.offer_timeout = offer_timeout
@@ -208,7 +212,13 @@ class Dispatcher:
     def _expire(self, case_id: str, seat_id: str) -> None:
         offer = self.offers.get(case_id)
         if offer is not None and offer[1] == seat_id:
+            entry = offer[0]
             self._take_back(case_id, "offer timed out", notify_seat=True)
+            entry.timeouts += 1
+            if entry.timeouts == self.escalate_after:
+                # nobody takes it: serve it before ordinary cases, and say so in its journal
+                entry.priority += ESCALATION_PRIORITY
+                self.cases.escalate(case_id, f"offer timed out {entry.timeouts} times")
             self._assign()
 
     def _assign(self) -> None:

@@ -110,6 +110,9 @@ class _CaseLink:
     def requeue(self, case_id: str, why: str) -> None:
         self.peers.case_host(case_id).tell("requeue", case_id, why)
 
+    def escalate(self, case_id: str, why: str) -> None:
+        self.peers.case_host(case_id).tell("escalate", case_id, why)
+
     async def begin_review(self, case_id: str, seat_id: str, operator_id: str) -> dict[str, Any]:
         details: dict[str, Any] = await self.peers.case_host(case_id).ask(
             "begin_review", case_id, seat_id, operator_id)
@@ -175,6 +178,9 @@ class CaseHost:
     async def requeue(self, case_id: str, why: str) -> None:
         await (await self._get()).requeue(case_id, why)
 
+    async def escalate(self, case_id: str, why: str) -> None:
+        await (await self._get()).escalate(case_id, why)
+
     async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
         return await (await self._get()).supplement(case_id, supplied, note)
 
@@ -231,11 +237,11 @@ class CustomerHost:
 @ray.remote
 class DispatcherHost:
     def __init__(self, instance: str, case_shards: int, offer_timeout: float,
-                 bar_own_outlet: bool = False) -> None:
+                 bar_own_outlet: bool = False, escalate_after: int = 3) -> None:
         self.peers = Peers(instance, case_shards)
         self.outbox = Outbox()
         self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout,
-                                     bar_own_outlet)
+                                     bar_own_outlet, escalate_after)
         with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
             warnings.simplefilter("ignore")
             restarted = ray.get_runtime_context().was_current_actor_reconstructed

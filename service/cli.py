@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds a seat has to accept an offer before the next seat gets it "
                             "(default 30)")
 
+    serve.add_argument("--escalate-after", type=int,
+                       help="offer timeouts after which a case is escalated: served before "
+                            "ordinary cases, an `escalated` event on the feed (default 3; 0: never)")
     serve.add_argument("--bar-own-outlet", action="store_true",
                        help="never offer a case to a seat that logged in with the case's outlet")
     serve.add_argument("--case-expiry", type=float,
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
-        bar_own_outlet=args.bar_own_outlet or None)
+        bar_own_outlet=args.bar_own_outlet or None, escalate_after=args.escalate_after)
     return asyncio.run(serve_until_stopped(settings))
 
 

@@ -19,6 +19,7 @@ class Settings:
     case_shards: int = 2
     customer_shards: int = 1
     offer_timeout: float = 30.0  # seconds a seat has to accept an offer
+    escalate_after: int = 3  # offer timeouts after which a case is escalated; 0: never
     bar_own_outlet: bool = False  # never offer a case to a seat at the case's own outlet
     case_expiry: float = 4 * 3600.0  # seconds from creation until an undecided case expires
     instance: str = field(default="", compare=False)  # names this run's Ray actors

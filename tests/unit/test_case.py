@@ -140,3 +140,13 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     await asyncio.sleep(0.1)
     assert (await later.get("C3"))["state"] == "EXPIRED"
     await store2.close()
+
+
+def test_escalation_is_an_event_once_and_survives_a_reload():
+    case = Case(spec())
+    case.create()
+    event = case.escalate("offer timed out 3 times")
+    assert event["kind"] == "escalated" and event["state"] == "QUEUED" and case.version == 2
+    assert case.escalate("again") is None
+    again = Case.from_doc(case.to_doc())
+    assert again.escalated and again.queue_entry()["priority"] == case.spec.priority + 50

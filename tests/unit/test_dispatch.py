@@ -18,6 +18,9 @@ class Cases:
     def requeue(self, case_id, why):
         self.calls.append(("requeue", case_id))
 
+    def escalate(self, case_id, why):
+        self.calls.append(("escalate", case_id, why))
+
     async def begin_review(self, case_id, seat_id, operator_id):
         return {"case_id": case_id, "seat": seat_id}
 
@@ -142,3 +145,23 @@ async def test_a_seat_serves_only_its_scope_and_may_be_barred_from_its_own_outle
     assert "c-own" in d.queue  # barred from its own outlet; the central seat is busy
     d.enqueue([shanghai])
     assert pushes[-1] == ("sh-seat", "offer", "c-sh")
+
+
+async def test_a_case_that_times_out_n_times_is_escalated_and_served_first():
+    cases = Cases()
+    pushes = []
+    d = Dispatcher(cases, lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), 0.05,
+                   escalate_after=2)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("ignored"), entry("ordinary", priority=5)])  # ordinary waits behind
+    assert pushes[0] == ("s1", "offer", "ordinary")
+    await d.accept("s1", "ordinary")
+    d.login("s2", "a2", 1, ["cash"], "gw")  # s2 lets "ignored" time out, twice
+    await asyncio.sleep(0.25)
+    assert ("escalate", "ignored", "offer timed out 2 times") in cases.calls
+    assert sum(1 for c in cases.calls if c[0] == "escalate") == 1  # once
+    d.logout("s2")  # the case goes back to the queue, escalated
+    assert d.queue["ignored"].priority == 50
+    d.enqueue([entry("newer", priority=10)])
+    d.finished("s1", "ordinary")  # s1 is free: the escalated case beats the newer one
+    assert [c for s, k, c in pushes if s == "s1" and k == "offer"][-1] == "ignored"
