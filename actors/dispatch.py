@@ -232,7 +232,7 @@ class Dispatcher:
             for entry in sorted(self.queue.values(), key=Waiting.sort_key):
                 if not free:
                     return
-                seat = self._pick(entry, self._allowed(entry, free), second_round)
+                seat = self._pick(entry, free, second_round)
                 if seat is not None:
                     self._offer(entry, seat)
                     if not seat.free:
@@ -251,18 +251,14 @@ class Dispatcher:
                   {"type": "offer", "case_id": entry.case_id, "case": entry.details,
                    "expires_in_ms": int(self.offer_timeout * 1000)})
 
-    def _allowed(self, entry: Waiting, seats: list[Seat]) -> list[Seat]:
-        """Seats whose scope covers the case's organisation unit and, if barred, that do not
-        sit at the case's own outlet."""
-        return [s for s in seats
-                if (not s.scope or s.scope & entry.units)
-                and not (self.bar_own_outlet and s.outlet and s.outlet == entry.outlet)]
+    def _may_take(self, seat: Seat, entry: Waiting) -> bool:
+        return (entry.category in seat.skills and seat.level >= entry.level
+                and seat.operator_id != entry.initiator and seat.operator_id not in entry.excluded
+                and (not seat.scope or bool(seat.scope & entry.units))
+                and not (self.bar_own_outlet and seat.outlet and seat.outlet == entry.outlet))
 
-    @staticmethod
-    def _pick(entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:
-        able = [s for s in free
-                if entry.category in s.skills and s.level >= entry.level
-                and s.operator_id != entry.initiator and s.operator_id not in entry.excluded]
+    def _pick(self, entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:
+        able = [s for s in free if self._may_take(s, entry)]
         fresh = [s for s in able if s.seat_id not in entry.declined]
         back = next((s for s in fresh if s.seat_id == entry.preferred), None)
         if back is not None:  # a supplemented case goes back to the seat that returned it

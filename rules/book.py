@@ -24,6 +24,7 @@ class RuleBook:
             f"rules@{ruleset.version}", [(r.id, r.condition) for r in ruleset.rules]
         )
         self._params_by_outlet: dict[str, dict[str, Any]] = {}
+        self._order = {r.id: i for i, r in enumerate(ruleset.rules)}
         self._nothing = Decision(Outcome.NONE, rules_version=self.version)
         self._plans: dict[tuple[frozenset[str], str], tuple[Decision, tuple[Any, ...]]] = {}
         self._templates = {t.id: template(t.reason, ruleset.parameters, ruleset.overrides)
@@ -104,9 +105,8 @@ class RuleBook:
         rs = self.ruleset
         if len(self._plans) > 10_000:
             self._plans.clear()
-        order = {r.id: i for i, r in enumerate(rs.rules)}
         triggers = sorted((rs.triggers[f] for f in fired if f in rs.triggers),
-                          key=lambda t: (-t.outcome, -t.level, -t.priority, order[t.id]))
+                          key=lambda t: (-t.outcome, -t.level, -t.priority, self._order[t.id]))
         if not triggers:
             return self._nothing, ()
         reasons, renderers = [], []

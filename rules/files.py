@@ -97,6 +97,11 @@ def test_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*_test.yaml"))
 
 
+def contents(directory: Path) -> dict[str, str]:
+    """Every YAML file of a rule directory, rules and tests, by name: what gets published."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+
+
 def read_yaml(path: Path, text: str | None = None) -> Any:
     """Parse one YAML file, keeping line numbers on every mapping and list."""
     text = path.read_text(encoding="utf-8") if text is None else text

@@ -146,9 +146,10 @@ class Inbox:
             self.received += 1
             topic = raw_topic.decode()
             subs = self._subscribers.get(topic)
-            if subs or topic.startswith("case/"):
+            is_case = topic.startswith("case/")
+            if subs or is_case:
                 message = json.loads(payload)
-                if topic.startswith("case/"):
+                if is_case:
                     self._remember(topic, message)
                     event = message.pop("event", None)
                     if event is not None and self._on_event is not None:

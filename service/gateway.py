@@ -19,7 +19,7 @@ from typing import Any
 from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
-from foureyes.actors.shards import actor_name, shard_of
+from foureyes.actors.shards import shard_of
 from foureyes.errors import Conflict, InvalidRequest
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
@@ -32,8 +32,8 @@ from foureyes.service.store import DecisionLog
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
-WATCH_POLL_SECONDS = 5.0
-MAX_CAPACITY = 10  # cases one seat may hold at once  # a lost push delays a watcher by at most this much
+WATCH_POLL_SECONDS = 5.0  # a lost push delays a watcher by at most this much
+MAX_CAPACITY = 10  # cases one seat may hold at once
 
 
 @dataclass(frozen=True)
@@ -104,17 +104,12 @@ class Gateway:
         self.seats: dict[str, SeatLogin] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _actor(self, role: str, shard: int | None = None) -> Any:
-        import ray
-
-        return ray.get_actor(actor_name(self.instance, role, shard))
-
     async def start(self) -> None:
         s = self.settings
         self.peers = Peers(self.instance, s.case_shards)
-        self.dispatcher = self._actor("dispatcher")
-        self.case_hosts = [self._actor("cases", i) for i in range(s.case_shards)]
-        self.customer_hosts = [self._actor("customers", i) for i in range(s.customer_shards)]
+        self.dispatcher = self.peers.get("dispatcher")
+        self.case_hosts = [self.peers.get("cases", i) for i in range(s.case_shards)]
+        self.customer_hosts = [self.peers.get("customers", i) for i in range(s.customer_shards)]
         self._create = [Batcher(h.create.remote) for h in self.case_hosts]
         self._observe = [Batcher(h.observe.remote) for h in self.customer_hosts]
         await self.decisions.open()
@@ -171,7 +166,7 @@ class Gateway:
         decision = book.evaluate(facts)
         answer = Answer(decision)
         if decision.outcome in (Outcome.REMOTE, Outcome.ONSITE):
-            answer = Answer(decision, await self._create_case(req, decision))
+            answer = Answer(decision, await self._create_case(req, decision, book))
         self.decisions.record(
             time.time(), req.channel, req.idempotency_key, decision.outcome.name.lower(),
             decision.scene.id if decision.scene else "", answer.case_id, decision.rules_version,
@@ -180,7 +175,7 @@ class Gateway:
         self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
         return answer
 
-    async def _create_case(self, req: ChannelRequest, d: Decision) -> str:
+    async def _create_case(self, req: ChannelRequest, d: Decision, book: RuleBook) -> str:
         assert d.scene is not None
         case_id = case_id_for(req.channel, req.idempotency_key)
         spec = CaseSpec(
@@ -197,7 +192,7 @@ class Gateway:
             images=d.images.to_dict() if d.images else None,
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
             rules_version=d.rules_version, created_at=time.time(),
-            units=tuple(self.book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])))
+            units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])))
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id

@@ -25,6 +25,7 @@ from typing import Any
 from foureyes.errors import InvalidRequest, NotFound, RuleError, RuleSetError
 from foureyes.rules import testing
 from foureyes.rules.book import RuleBook
+from foureyes.rules.files import contents
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+\.yaml$")
 
@@ -91,8 +92,7 @@ class RuleRegistry:
             shutil.rmtree(staging, ignore_errors=True)
 
     def publish_dir(self, directory: Path, comment: str) -> RuleBook:
-        files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
-        return self.publish_files(files, comment)
+        return self.publish_files(contents(directory), comment)
 
     def rollback(self, version: str = "") -> RuleBook:
         """Make `version` active again; by default the one that was active before this one."""

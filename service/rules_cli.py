@@ -172,9 +172,9 @@ def publish(args: argparse.Namespace) -> int:
     from foureyes.protos import foureyes_pb2 as pb
 
     RuleBook.load(args.dir)  # refuse here, with full paths, before sending anything
-    paths = sorted(Path(args.dir).glob("*.yaml"))
     request = pb.PublishRulesRequest(
-        files=[pb.RuleFile(name=p.name, content=p.read_text(encoding="utf-8")) for p in paths],
+        files=[pb.RuleFile(name=name, content=text)
+               for name, text in files.contents(Path(args.dir)).items()],
         comment=args.comment)
     v = _call(args.target, "PublishRules", request)
     print(f"published {args.dir} to {args.target}: version {v.version} is active "
