@@ -256,5 +256,6 @@ class Case:
                 "outlet": s.outlet, "units": list(s.units),
                 "excluded": list(self.approvals),
                 "priority": s.priority + (ESCALATION_PRIORITY if self.escalated else 0),
+                "escalated": self.escalated,
                 "created_at": s.created_at,
                 "deadline": s.created_at + s.sla_seconds, "details": self.details()}

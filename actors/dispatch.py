@@ -6,7 +6,13 @@ to one seat with room (a seat holds up to `capacity` cases at once, default 1): 
 include the scene's category, its authority level is at least the required level, its operator
 is neither the case's initiator nor an earlier approver, and among those the one with the
 fewest cases, then the one assigned least recently. An offer that is declined or not accepted
-in time goes to the next seat. Plain Python: the Ray host wires in the case shards and the bus.
+in time goes to the next seat.
+
+A case waiting past its SLA deadline, or whose offer timed out `escalate_after` times, is
+escalated: served before ordinary cases, and every supervisor seat is told. Supervisors may
+reassign a case to a named seat, take it back from a seat, and view the board. A seat that
+drops keeps the cases it is reviewing for `review_grace` seconds: back in time, it carries on;
+otherwise they are queued again. Plain Python: the Ray host wires in the case shards and the bus.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from foureyes.actors.case import ESCALATION_PRIORITY
-from foureyes.errors import Conflict, FoureyesError, NotFound
+from foureyes.errors import Conflict, FoureyesError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ class Seat:
     reviewing: set[str] = field(default_factory=set)
     last_assigned: float = 0.0
     away: bool = False
+    supervisor: bool = False
 
     @property
     def tasks(self) -> int:
@@ -84,49 +91,94 @@ class Waiting:
     outlet: str = ""
     units: frozenset[str] = frozenset()  # the outlet and the units above it
     timeouts: int = 0  # offers of this case that nobody accepted in time
+    escalated: bool = False
     declined: set[str] = field(default_factory=set)
+    since: float = field(default_factory=time.time)  # in the queue, or offered, since
+    sla_timer: asyncio.TimerHandle | None = None
 
     def sort_key(self) -> tuple[int, bool, float, float]:
         return (-self.priority, self.channel not in WAITING_AT_THE_COUNTER, self.deadline,
                 self.created_at)
 
 
+@dataclass
+class Review:
+    entry: Waiting
+    seat_id: str
+    details: dict[str, Any]  # as the seat was shown them, sent again if it reconnects
+    since: float = field(default_factory=time.time)
+    grace: asyncio.TimerHandle | None = None  # set while the seat is offline
+
+
 class Dispatcher:
     def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float,
-                 bar_own_outlet: bool = False, escalate_after: int = 3) -> None:
+                 bar_own_outlet: bool = False, escalate_after: int = 3,
+                 review_grace: float = 0.0) -> None:
         self.cases = cases
         self.escalate_after = escalate_after  # offer timeouts; 0: never
         self.bar_own_outlet = bar_own_outlet
+        self.review_grace = review_grace  # seconds a dropped seat keeps its reviews; 0: none
         self.push = push
         self.offer_timeout = offer_timeout
         self.seats: dict[str, Seat] = {}
         self.queue: dict[str, Waiting] = {}
         self.offers: dict[str, tuple[Waiting, str, asyncio.TimerHandle]] = {}
+        self.reviews: dict[str, Review] = {}
+        # how to route a case that the case host will queue again (after a review was taken)
+        self.pinned: dict[str, str] = {}  # case id → the seat a supervisor named
+        self.avoid: dict[str, str] = {}  # case id → the seat it was taken back from
         self.offers_made = 0
 
     # ------------------------------------------------------------------ seats
 
     def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
               gateway_id: str, capacity: int = 1, outlet: str = "",
-              scope: list[str] | None = None) -> None:
+              scope: list[str] | None = None, supervisor: bool = False) -> None:
         old = self.seats.get(seat_id)
         if old is not None and old.tasks:
             self.logout(seat_id)  # a new session of the same seat starts clean
-        self.seats[seat_id] = Seat(seat_id, operator_id, level, frozenset(skills), gateway_id,
-                                   capacity=max(capacity, 1), outlet=outlet,
-                                   scope=frozenset(scope or ()),
-                                   last_assigned=old.last_assigned if old else 0.0)
+        seat = self.seats[seat_id] = Seat(
+            seat_id, operator_id, level, frozenset(skills), gateway_id,
+            capacity=max(capacity, 1), outlet=outlet, scope=frozenset(scope or ()),
+            last_assigned=old.last_assigned if old else 0.0, supervisor=supervisor)
+        for review in self.reviews.values():
+            if review.seat_id == seat_id and review.grace is not None:
+                # back within the grace time: the review carries on where it was
+                review.grace.cancel()
+                review.grace = None
+                seat.reviewing.add(review.entry.case_id)
+                self.push(gateway_id, seat_id, {"type": "assigned", "case": review.details})
         self._assign()
 
-    def logout(self, seat_id: str) -> None:
-        seat = self.seats.pop(seat_id, None)
-        if seat is None:
+    def logout(self, seat_id: str, gateway_id: str = "") -> None:
+        """`gateway_id`: only the session on that gateway (the seat may have moved on)."""
+        seat = self.seats.get(seat_id)
+        if seat is None or (gateway_id and seat.gateway_id != gateway_id):
             return
+        del self.seats[seat_id]
         for case_id in list(seat.offered):
             self._take_back(case_id, "seat went offline", notify_seat=False)
         for case_id in seat.reviewing:
-            self.cases.requeue(case_id, f"seat {seat_id} went offline during review")
+            review = self.reviews.get(case_id)
+            if self.review_grace and review is not None:
+                review.grace = asyncio.get_running_loop().call_later(
+                    self.review_grace, self._grace_over, case_id)
+            else:
+                self._end_review(case_id, f"seat {seat_id} went offline during review")
         self._assign()
+
+    def _grace_over(self, case_id: str) -> None:
+        review = self.reviews.get(case_id)
+        if review is not None and review.grace is not None:
+            self._end_review(case_id, f"seat {review.seat_id} did not come back during review")
+            self._assign()
+
+    def _end_review(self, case_id: str, why: str) -> None:
+        """The seat lets go of a case in review; the case host queues it again."""
+        review = self.reviews.pop(case_id, None)
+        if review is not None and review.grace is not None:
+            review.grace.cancel()
+        self.cases.requeue(case_id, why)
 
     def set_presence(self, seat_id: str, away: bool) -> None:
         """Away: no new offers; what the seat holds stays with it."""
@@ -140,23 +192,39 @@ class Dispatcher:
 
     def enqueue(self, entries: list[dict[str, Any]]) -> None:
         for e in entries:
-            if e["case_id"] in self.offers:
+            case_id = e["case_id"]
+            if case_id in self.offers:
                 continue
-            self.queue[e["case_id"]] = Waiting(
-                e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
+            old = self.queue.get(case_id)
+            if old is not None and old.sla_timer is not None:
+                old.sla_timer.cancel()
+            entry = self.queue[case_id] = Waiting(
+                case_id, e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
                 e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
-                e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())))
+                e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())),
+                escalated=e.get("escalated", False))
+            if case_id in self.avoid:
+                entry.declined.add(self.avoid.pop(case_id))
+            if case_id in self.pinned:
+                self._offer_to(entry, self.pinned.pop(case_id))
+            self._watch_sla(entry)
         self._assign()
 
     def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
-        self.queue.pop(case_id, None)
+        entry = self.queue.pop(case_id, None)
         offer = self.offers.pop(case_id, None)
         if offer is not None:
-            _, seat_id, timer = offer
+            entry, seat_id, timer = offer
             timer.cancel()
             self._release_offer(seat_id, case_id, reason)
-        for seat in self.seats.values():
-            if case_id in seat.reviewing:
+        if entry is not None and entry.sla_timer is not None:
+            entry.sla_timer.cancel()
+        review = self.reviews.pop(case_id, None)
+        if review is not None:
+            if review.grace is not None:
+                review.grace.cancel()
+            seat = self.seats.get(review.seat_id)
+            if seat is not None and case_id in seat.reviewing:
                 seat.reviewing.discard(case_id)
                 self.push(seat.gateway_id, seat.seat_id,
                           {"type": "revoked", "case_id": case_id, "reason": reason})
@@ -166,17 +234,22 @@ class Dispatcher:
         offer = self.offers.get(case_id)
         if offer is None or offer[1] != seat_id:
             raise Conflict(f"case {case_id} is not offered to seat {seat_id} (any more)")
-        _, _, timer = self.offers.pop(case_id)
+        entry, _, timer = self.offers.pop(case_id)
         timer.cancel()
+        if entry.sla_timer is not None:  # the SLA is about waiting for a seat: it has one
+            entry.sla_timer.cancel()
         seat = self.seats[seat_id]
         seat.offered.discard(case_id)
         seat.reviewing.add(case_id)
+        review = self.reviews[case_id] = Review(entry, seat_id, entry.details)
         try:
-            return await self.cases.begin_review(case_id, seat_id, seat.operator_id)
+            review.details = await self.cases.begin_review(case_id, seat_id, seat.operator_id)
         except FoureyesError:
             seat.reviewing.discard(case_id)
+            self.reviews.pop(case_id, None)
             self._assign()
             raise
+        return review.details
 
     def decline(self, seat_id: str, case_id: str) -> None:
         offer = self.offers.get(case_id)
@@ -189,7 +262,140 @@ class Dispatcher:
         seat = self.seats.get(seat_id)
         if seat is not None:
             seat.reviewing.discard(case_id)
+        self.reviews.pop(case_id, None)
         self._assign()
+
+    # ------------------------------------------------------------------ supervisors
+
+    def _supervisor(self, seat_id: str) -> Seat:
+        seat = self.seats.get(seat_id)
+        if seat is None or not seat.supervisor:
+            raise PermissionDenied(f"seat {seat_id} is not a supervisor seat")
+        return seat
+
+    def _holder(self, case_id: str) -> str:
+        """The seat a case is offered to or in review at; empty if queued."""
+        if case_id in self.offers:
+            return self.offers[case_id][1]
+        if case_id in self.reviews:
+            return self.reviews[case_id].seat_id
+        if case_id in self.queue:
+            return ""
+        raise NotFound(f"case {case_id} is neither waiting for a seat nor in review")
+
+    def reassign(self, supervisor_id: str, case_id: str, seat_id: str) -> dict[str, str]:
+        by = self._supervisor(supervisor_id)
+        holder = self._holder(case_id)
+        target = self.seats.get(seat_id)
+        if target is None:
+            raise NotFound(f"seat {seat_id} is not logged in")
+        if holder == seat_id:
+            raise Conflict(f"case {case_id} is with seat {seat_id} already")
+        review = self.reviews.get(case_id)
+        entry = review.entry if review else self.queue.get(case_id) or self.offers[case_id][0]
+        why_not = self._why_not(target, entry)
+        if why_not:
+            raise Conflict(f"seat {seat_id} may not take case {case_id}: {why_not}")
+        why = f"reassigned to seat {seat_id} by supervisor {by.operator_id}"
+        if review is not None:
+            self.pinned[case_id] = seat_id  # offered to it when the case host queues it again
+            self._let_go_of_review(review, why)
+        else:
+            if holder:
+                self._take_back(case_id, why, notify_seat=True)
+            self._offer_to(self.queue[case_id], seat_id)
+        self._assign()
+        return {"case_id": case_id, "from_seat": holder, "to_seat": seat_id}
+
+    def take_back(self, supervisor_id: str, case_id: str) -> dict[str, str]:
+        by = self._supervisor(supervisor_id)
+        holder = self._holder(case_id)
+        if not holder:
+            raise Conflict(f"case {case_id} is in the queue, not with a seat")
+        why = f"taken back by supervisor {by.operator_id}"
+        review = self.reviews.get(case_id)
+        if review is not None:
+            self.avoid[case_id] = holder  # other seats first when it is queued again
+            self._let_go_of_review(review, why)
+        else:
+            self._take_back(case_id, why, notify_seat=True)
+        self._assign()
+        return {"case_id": case_id, "from_seat": holder, "to_seat": ""}
+
+    def _let_go_of_review(self, review: Review, why: str) -> None:
+        seat = self.seats.get(review.seat_id)
+        case_id = review.entry.case_id
+        if seat is not None and case_id in seat.reviewing:
+            seat.reviewing.discard(case_id)
+            self.push(seat.gateway_id, seat.seat_id,
+                      {"type": "revoked", "case_id": case_id, "reason": why})
+        self._end_review(case_id, why)
+
+    def board(self, supervisor_id: str) -> dict[str, Any]:
+        """Every seat with its current tasks, and every queue's depth and oldest wait."""
+        self._supervisor(supervisor_id)
+        rows: dict[str, dict[str, Any]] = {
+            s.seat_id: {"seat_id": s.seat_id, "operator_id": s.operator_id,
+                        "presence": s.presence, "supervisor": s.supervisor, "level": s.level,
+                        "capacity": s.capacity, "tasks": []}
+            for s in sorted(self.seats.values(), key=lambda s: s.seat_id)}
+        for case_id, (entry, seat_id, _) in self.offers.items():
+            rows[seat_id]["tasks"].append({"case_id": case_id, "state": "OFFERED",
+                                           "category": entry.category, "since": entry.since})
+        for case_id, review in self.reviews.items():
+            row = rows.setdefault(review.seat_id, {  # offline, within its grace time
+                "seat_id": review.seat_id, "operator_id": "", "presence": "offline",
+                "supervisor": False, "level": 0, "capacity": 0, "tasks": []})
+            row["tasks"].append({"case_id": case_id, "state": "IN_REVIEW",
+                                 "category": review.entry.category, "since": review.since})
+        queues = self._queues()
+        return {"seats": list(rows.values()), "queues": [queues[c] for c in sorted(queues)]}
+
+    def _queues(self) -> dict[str, dict[str, Any]]:
+        """Per scene category: cases waiting (not offered), the oldest wait, and how many of
+        the waiting and offered ones are escalated."""
+        now = time.time()
+        queues: dict[str, dict[str, Any]] = {}
+        waiting = [(e, True) for e in self.queue.values()]
+        waiting += [(e, False) for e, _, _ in self.offers.values()]
+        for entry, queued in waiting:
+            q = queues.setdefault(entry.category, {"category": entry.category, "depth": 0,
+                                                   "oldest_wait_seconds": 0.0, "escalated": 0})
+            q["escalated"] += entry.escalated
+            if queued:
+                q["depth"] += 1
+                q["oldest_wait_seconds"] = max(q["oldest_wait_seconds"], now - entry.since)
+        return queues
+
+    # ------------------------------------------------------------------ escalation
+
+    def _watch_sla(self, entry: Waiting) -> None:
+        if entry.escalated or entry.sla_timer is not None:
+            return
+        entry.sla_timer = asyncio.get_running_loop().call_later(
+            max(entry.deadline - time.time(), 0.0), self._sla_passed, entry.case_id)
+
+    def _sla_passed(self, case_id: str) -> None:
+        entry = self.queue.get(case_id) or (self.offers[case_id][0] if case_id in self.offers
+                                            else None)
+        if entry is not None:
+            entry.sla_timer = None
+            self._escalate(entry, "waiting past its SLA deadline")
+            self._assign()
+
+    def _escalate(self, entry: Waiting, why: str) -> None:
+        """Served before ordinary cases from now on; its journal and every supervisor hear."""
+        if entry.escalated:
+            return
+        entry.escalated = True
+        entry.priority += ESCALATION_PRIORITY
+        self.cases.escalate(entry.case_id, why)
+        holder = self.offers[entry.case_id][1] if entry.case_id in self.offers else ""
+        for seat in self.seats.values():
+            if seat.supervisor:
+                self.push(seat.gateway_id, seat.seat_id,
+                          {"type": "escalation", "case_id": entry.case_id, "reason": why,
+                           "case": entry.details, "seat_id": holder})
 
     # ------------------------------------------------------------------ routing
 
@@ -197,6 +403,7 @@ class Dispatcher:
         entry, seat_id, timer = self.offers.pop(case_id)
         timer.cancel()
         entry.declined.add(seat_id)
+        entry.since = time.time()
         self.queue[case_id] = entry
         self._release_offer(seat_id, case_id, why if notify_seat else "")
         self.cases.offer_lapsed(case_id, seat_id, why)
@@ -216,9 +423,7 @@ class Dispatcher:
             self._take_back(case_id, "offer timed out", notify_seat=True)
             entry.timeouts += 1
             if entry.timeouts == self.escalate_after:
-                # nobody takes it: serve it before ordinary cases, and say so in its journal
-                entry.priority += ESCALATION_PRIORITY
-                self.cases.escalate(case_id, f"offer timed out {entry.timeouts} times")
+                self._escalate(entry, f"offer timed out {entry.timeouts} times")
             self._assign()
 
     def _assign(self) -> None:
@@ -238,8 +443,15 @@ class Dispatcher:
                     if not seat.free:
                         free.remove(seat)
 
+    def _offer_to(self, entry: Waiting, seat_id: str) -> None:
+        """A supervisor's choice: offered even beyond the seat's capacity or while away."""
+        seat = self.seats.get(seat_id)
+        if seat is not None and not self._why_not(seat, entry):
+            self._offer(entry, seat)
+
     def _offer(self, entry: Waiting, seat: Seat) -> None:
         del self.queue[entry.case_id]
+        entry.since = time.time()
         seat.offered.add(entry.case_id)
         seat.last_assigned = time.monotonic()
         timer = asyncio.get_running_loop().call_later(
@@ -251,14 +463,24 @@ class Dispatcher:
                   {"type": "offer", "case_id": entry.case_id, "case": entry.details,
                    "expires_in_ms": int(self.offer_timeout * 1000)})
 
-    def _may_take(self, seat: Seat, entry: Waiting) -> bool:
-        return (entry.category in seat.skills and seat.level >= entry.level
-                and seat.operator_id != entry.initiator and seat.operator_id not in entry.excluded
-                and (not seat.scope or bool(seat.scope & entry.units))
-                and not (self.bar_own_outlet and seat.outlet and seat.outlet == entry.outlet))
+    def _why_not(self, seat: Seat, entry: Waiting) -> str:
+        """Why the seat may not take the case; empty if it may."""
+        if entry.category not in seat.skills:
+            return f"no skill {entry.category!r}"
+        if seat.level < entry.level:
+            return f"authority level {seat.level} is below {entry.level}"
+        if seat.operator_id == entry.initiator:
+            return "its operator initiated the case"
+        if seat.operator_id in entry.excluded:
+            return "its operator approved the case already"
+        if seat.scope and not seat.scope & entry.units:
+            return "the case's outlet is outside its scope"
+        if self.bar_own_outlet and seat.outlet and seat.outlet == entry.outlet:
+            return "the case comes from its own outlet"
+        return ""
 
     def _pick(self, entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:
-        able = [s for s in free if self._may_take(s, entry)]
+        able = [s for s in free if not self._why_not(s, entry)]
         fresh = [s for s in able if s.seat_id not in entry.declined]
         back = next((s for s in fresh if s.seat_id == entry.preferred), None)
         if back is not None:  # a supplemented case goes back to the seat that returned it
@@ -269,8 +491,9 @@ class Dispatcher:
         return min(fresh, key=lambda s: (s.tasks, s.last_assigned)) if fresh else None
 
     def stats(self) -> dict[str, Any]:
-        presence = {"available": 0, "busy": 0, "away": 0}
+        presence = {"available": 0, "busy": 0, "away": 0,
+                    "offline": len({r.seat_id for r in self.reviews.values() if r.grace})}
         for s in self.seats.values():
             presence[s.presence] += 1
         return {"queued": len(self.queue), "offered": len(self.offers), "seats": presence,
-                "oldest_wait": min((e.created_at for e in self.queue.values()), default=None)}
+                "queues": self._queues()}

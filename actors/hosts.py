@@ -237,11 +237,12 @@ class CustomerHost:
 @ray.remote
 class DispatcherHost:
     def __init__(self, instance: str, case_shards: int, offer_timeout: float,
-                 bar_own_outlet: bool = False, escalate_after: int = 3) -> None:
+                 bar_own_outlet: bool = False, escalate_after: int = 3,
+                 review_grace: float = 0.0) -> None:
         self.peers = Peers(instance, case_shards)
         self.outbox = Outbox()
         self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout,
-                                     bar_own_outlet, escalate_after)
+                                     bar_own_outlet, escalate_after, review_grace)
         with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
             warnings.simplefilter("ignore")
             restarted = ray.get_runtime_context().was_current_actor_reconstructed
@@ -269,12 +270,12 @@ class DispatcherHost:
 
     async def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
                     gateway_id: str, capacity: int = 1, outlet: str = "",
-                    scope: list[str] | None = None) -> None:
+                    scope: list[str] | None = None, supervisor: bool = False) -> None:
         self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id, capacity, outlet,
-                              scope or [])
+                              scope or [], supervisor)
 
-    async def logout(self, seat_id: str) -> None:
-        self.dispatcher.logout(seat_id)
+    async def logout(self, seat_id: str, gateway_id: str = "") -> None:
+        self.dispatcher.logout(seat_id, gateway_id)
 
     async def set_presence(self, seat_id: str, away: bool) -> None:
         self.dispatcher.set_presence(seat_id, away)
@@ -293,6 +294,15 @@ class DispatcherHost:
 
     async def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
         self.dispatcher.withdraw(case_id, reason)
+
+    async def reassign(self, supervisor_id: str, case_id: str, seat_id: str) -> dict[str, str]:
+        return self.dispatcher.reassign(supervisor_id, case_id, seat_id)
+
+    async def take_back(self, supervisor_id: str, case_id: str) -> dict[str, str]:
+        return self.dispatcher.take_back(supervisor_id, case_id)
+
+    async def board(self, supervisor_id: str) -> dict[str, Any]:
+        return self.dispatcher.board(supervisor_id)
 
     async def stats(self) -> dict[str, Any]:
         return self.dispatcher.stats()

@@ -1,9 +1,11 @@
 """SeatService: one bidirectional stream per authorizer seat.
 
 The first message logs the seat in; after that the seat sends accept/decline/decide and
-receives offers, assignments, revocations and the results of its decisions. A refused action
+receives offers, assignments, revocations and the results of its decisions. Supervisor seats
+also hear of escalations and may reassign, take back and view the board. A refused action
 (stale version, an offer that has moved on) comes back as a SeatError event; the stream stays
-open. The seat is logged out when the stream ends.
+open. The seat is logged out when the stream ends, or when it stays silent past the heartbeat
+timeout (a half-open TCP connection otherwise looks alive for minutes).
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.gateway import Gateway, SeatLogin
 
 _VERDICTS = {pb.APPROVE: Verdict.APPROVE, pb.REJECT: Verdict.REJECT, pb.RETURN: Verdict.RETURN}
+_PRESENCE = {"available": pb.AVAILABLE, "busy": pb.BUSY, "away": pb.AWAY, "offline": pb.OFFLINE}
+
+
+def board_to_proto(board: dict[str, Any]) -> pb.Board:
+    return pb.Board(
+        seats=[pb.SeatRow(seat_id=s["seat_id"], operator_id=s["operator_id"],
+                          presence=_PRESENCE[s["presence"]], supervisor=s["supervisor"],
+                          authority_level=s["level"], capacity=s["capacity"],
+                          tasks=[pb.SeatTask(case_id=t["case_id"], state=t["state"],
+                                             category=t["category"], since=t["since"])
+                                 for t in s["tasks"]])
+               for s in board["seats"]],
+        queues=[pb.QueueRow(**q) for q in board["queues"]])
 
 
 def event_to_proto(event: dict[str, Any]) -> pb.SeatEvent:
@@ -39,6 +54,14 @@ def event_to_proto(event: dict[str, Any]) -> pb.SeatEvent:
     if kind == "presence":
         return pb.SeatEvent(presence=pb.SetPresence(
             presence=pb.AWAY if event["away"] else pb.AVAILABLE))
+    if kind == "escalation":
+        return pb.SeatEvent(escalation=pb.Escalation(
+            case_id=event["case_id"], reason=event["reason"],
+            case=details_to_proto(event["case"]), seat_id=event["seat_id"]))
+    if kind == "moved":
+        return pb.SeatEvent(moved=pb.Moved(**event["moved"]))
+    if kind == "board":
+        return pb.SeatEvent(board=board_to_proto(event["board"]))
     return pb.SeatEvent(error=pb.SeatError(case_id=event.get("case_id", ""), code=event["code"],
                                            message=event["message"]))
 
@@ -55,11 +78,13 @@ class SeatAdapter(pbg.SeatServiceServicer):
         login = SeatLogin(first.login.seat_id, first.login.operator_id,
                           first.login.authority_level, tuple(first.login.skills),
                           first.login.capacity or 1, first.login.outlet_id,
-                          tuple(first.login.scope))
+                          tuple(first.login.scope), first.login.supervisor)
         events = await self.gateway.open_seat(login)
-        reader = asyncio.create_task(self._read(login.seat_id, requests, events))
+        timeout = self.gateway.settings.seat_heartbeat_timeout
+        reader = asyncio.create_task(self._read(login.seat_id, requests, events, timeout))
         try:
-            yield pb.SeatEvent(logged_in=pb.LoggedIn(seat_id=login.seat_id))
+            yield pb.SeatEvent(logged_in=pb.LoggedIn(
+                seat_id=login.seat_id, heartbeat_interval_ms=int(timeout * 1000 / 3)))
             while True:
                 event = await events.get()
                 if event["type"] == "closed":
@@ -72,10 +97,21 @@ class SeatAdapter(pbg.SeatServiceServicer):
             await self.gateway.close_seat(login.seat_id, events)
 
     async def _read(self, seat_id: str, requests: AsyncIterator[pb.SeatMessage],
-                    events: asyncio.Queue[dict[str, Any]]) -> None:
+                    events: asyncio.Queue[dict[str, Any]], timeout: float) -> None:
+        incoming = aiter(requests)
         try:
-            async for message in requests:
+            while True:
+                try:
+                    message = await asyncio.wait_for(anext(incoming), timeout or None)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    events.put_nowait({"type": "error", "code": "DEADLINE_EXCEEDED", "message":
+                                       f"no message or heartbeat for {timeout:g} s: logged out"})
+                    return
                 kind = message.WhichOneof("body")
+                if kind == "heartbeat":
+                    continue
                 case_id = getattr(getattr(message, kind), "case_id", "") if kind else ""
                 try:
                     events.put_nowait(await self._handle(seat_id, message))
@@ -88,6 +124,14 @@ class SeatAdapter(pbg.SeatServiceServicer):
 
     async def _handle(self, seat_id: str, message: pb.SeatMessage) -> dict[str, Any]:
         kind = message.WhichOneof("body")
+        if kind == "reassign":
+            return {"type": "moved", "moved": await self.gateway.reassign(
+                seat_id, message.reassign.case_id, message.reassign.seat_id)}
+        if kind == "take_back":
+            return {"type": "moved",
+                    "moved": await self.gateway.take_back(seat_id, message.take_back.case_id)}
+        if kind == "view_board":
+            return {"type": "board", "board": await self.gateway.board(seat_id)}
         if kind == "accept":
             details = await self.gateway.accept(seat_id, message.accept.case_id)
             return {"type": "assigned", "case": details}

@@ -45,6 +45,8 @@ class Presence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRESENCE_UNSPECIFIED: _ClassVar[Presence]
     AVAILABLE: _ClassVar[Presence]
     AWAY: _ClassVar[Presence]
+    BUSY: _ClassVar[Presence]
+    OFFLINE: _ClassVar[Presence]
 OUTCOME_UNSPECIFIED: Outcome
 NOT_REQUIRED: Outcome
 REQUIRED: Outcome
@@ -69,6 +71,8 @@ RETURN: Verdict
 PRESENCE_UNSPECIFIED: Presence
 AVAILABLE: Presence
 AWAY: Presence
+BUSY: Presence
+OFFLINE: Presence
 
 class Customer(_message.Message):
     __slots__ = ("age", "risk_level", "segment")
@@ -268,7 +272,7 @@ class MobileRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., session_id: _Optional[str] = ..., device_id: _Optional[str] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
 
 class Login(_message.Message):
-    __slots__ = ("seat_id", "operator_id", "authority_level", "skills", "capacity", "outlet_id", "scope")
+    __slots__ = ("seat_id", "operator_id", "authority_level", "skills", "capacity", "outlet_id", "scope", "supervisor")
     SEAT_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -276,6 +280,7 @@ class Login(_message.Message):
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISOR_FIELD_NUMBER: _ClassVar[int]
     seat_id: str
     operator_id: str
     authority_level: int
@@ -283,7 +288,30 @@ class Login(_message.Message):
     capacity: int
     outlet_id: str
     scope: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., outlet_id: _Optional[str] = ..., scope: _Optional[_Iterable[str]] = ...) -> None: ...
+    supervisor: bool
+    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., outlet_id: _Optional[str] = ..., scope: _Optional[_Iterable[str]] = ..., supervisor: _Optional[bool] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Reassign(_message.Message):
+    __slots__ = ("case_id", "seat_id")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    seat_id: str
+    def __init__(self, case_id: _Optional[str] = ..., seat_id: _Optional[str] = ...) -> None: ...
+
+class TakeBack(_message.Message):
+    __slots__ = ("case_id",)
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    def __init__(self, case_id: _Optional[str] = ...) -> None: ...
+
+class ViewBoard(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class Accept(_message.Message):
     __slots__ = ("case_id",)
@@ -320,18 +348,26 @@ class SetPresence(_message.Message):
     def __init__(self, presence: _Optional[_Union[Presence, str]] = ...) -> None: ...
 
 class SeatMessage(_message.Message):
-    __slots__ = ("login", "accept", "decline", "decide", "presence")
+    __slots__ = ("login", "accept", "decline", "decide", "presence", "heartbeat", "reassign", "take_back", "view_board")
     LOGIN_FIELD_NUMBER: _ClassVar[int]
     ACCEPT_FIELD_NUMBER: _ClassVar[int]
     DECLINE_FIELD_NUMBER: _ClassVar[int]
     DECIDE_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    REASSIGN_FIELD_NUMBER: _ClassVar[int]
+    TAKE_BACK_FIELD_NUMBER: _ClassVar[int]
+    VIEW_BOARD_FIELD_NUMBER: _ClassVar[int]
     login: Login
     accept: Accept
     decline: Decline
     decide: Decide
     presence: SetPresence
-    def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ...) -> None: ...
+    heartbeat: Heartbeat
+    reassign: Reassign
+    take_back: TakeBack
+    view_board: ViewBoard
+    def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., reassign: _Optional[_Union[Reassign, _Mapping]] = ..., take_back: _Optional[_Union[TakeBack, _Mapping]] = ..., view_board: _Optional[_Union[ViewBoard, _Mapping]] = ...) -> None: ...
 
 class CaseDetails(_message.Message):
     __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version", "approved_by", "supplemented")
@@ -398,10 +434,84 @@ class Revoked(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class LoggedIn(_message.Message):
-    __slots__ = ("seat_id",)
+    __slots__ = ("seat_id", "heartbeat_interval_ms")
     SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     seat_id: str
-    def __init__(self, seat_id: _Optional[str] = ...) -> None: ...
+    heartbeat_interval_ms: int
+    def __init__(self, seat_id: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
+
+class Escalation(_message.Message):
+    __slots__ = ("case_id", "reason", "case", "seat_id")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    reason: str
+    case: CaseDetails
+    seat_id: str
+    def __init__(self, case_id: _Optional[str] = ..., reason: _Optional[str] = ..., case: _Optional[_Union[CaseDetails, _Mapping]] = ..., seat_id: _Optional[str] = ...) -> None: ...
+
+class Moved(_message.Message):
+    __slots__ = ("case_id", "from_seat", "to_seat")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEAT_FIELD_NUMBER: _ClassVar[int]
+    TO_SEAT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    from_seat: str
+    to_seat: str
+    def __init__(self, case_id: _Optional[str] = ..., from_seat: _Optional[str] = ..., to_seat: _Optional[str] = ...) -> None: ...
+
+class SeatTask(_message.Message):
+    __slots__ = ("case_id", "state", "category", "since")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    state: CaseState
+    category: str
+    since: float
+    def __init__(self, case_id: _Optional[str] = ..., state: _Optional[_Union[CaseState, str]] = ..., category: _Optional[str] = ..., since: _Optional[float] = ...) -> None: ...
+
+class SeatRow(_message.Message):
+    __slots__ = ("seat_id", "operator_id", "presence", "supervisor", "authority_level", "capacity", "tasks")
+    SEAT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISOR_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    seat_id: str
+    operator_id: str
+    presence: Presence
+    supervisor: bool
+    authority_level: int
+    capacity: int
+    tasks: _containers.RepeatedCompositeFieldContainer[SeatTask]
+    def __init__(self, seat_id: _Optional[str] = ..., operator_id: _Optional[str] = ..., presence: _Optional[_Union[Presence, str]] = ..., supervisor: _Optional[bool] = ..., authority_level: _Optional[int] = ..., capacity: _Optional[int] = ..., tasks: _Optional[_Iterable[_Union[SeatTask, _Mapping]]] = ...) -> None: ...
+
+class QueueRow(_message.Message):
+    __slots__ = ("category", "depth", "oldest_wait_seconds", "escalated")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    depth: int
+    oldest_wait_seconds: float
+    escalated: int
+    def __init__(self, category: _Optional[str] = ..., depth: _Optional[int] = ..., oldest_wait_seconds: _Optional[float] = ..., escalated: _Optional[int] = ...) -> None: ...
+
+class Board(_message.Message):
+    __slots__ = ("seats", "queues")
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    QUEUES_FIELD_NUMBER: _ClassVar[int]
+    seats: _containers.RepeatedCompositeFieldContainer[SeatRow]
+    queues: _containers.RepeatedCompositeFieldContainer[QueueRow]
+    def __init__(self, seats: _Optional[_Iterable[_Union[SeatRow, _Mapping]]] = ..., queues: _Optional[_Iterable[_Union[QueueRow, _Mapping]]] = ...) -> None: ...
 
 class SeatError(_message.Message):
     __slots__ = ("case_id", "code", "message")
@@ -414,7 +524,7 @@ class SeatError(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class SeatEvent(_message.Message):
-    __slots__ = ("logged_in", "offer", "assigned", "revoked", "decided", "error", "presence")
+    __slots__ = ("logged_in", "offer", "assigned", "revoked", "decided", "error", "presence", "escalation", "moved", "board")
     LOGGED_IN_FIELD_NUMBER: _ClassVar[int]
     OFFER_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
@@ -422,6 +532,9 @@ class SeatEvent(_message.Message):
     DECIDED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    BOARD_FIELD_NUMBER: _ClassVar[int]
     logged_in: LoggedIn
     offer: Offer
     assigned: Assigned
@@ -429,7 +542,10 @@ class SeatEvent(_message.Message):
     decided: CaseUpdate
     error: SeatError
     presence: SetPresence
-    def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ...) -> None: ...
+    escalation: Escalation
+    moved: Moved
+    board: Board
+    def __init__(self, logged_in: _Optional[_Union[LoggedIn, _Mapping]] = ..., offer: _Optional[_Union[Offer, _Mapping]] = ..., assigned: _Optional[_Union[Assigned, _Mapping]] = ..., revoked: _Optional[_Union[Revoked, _Mapping]] = ..., decided: _Optional[_Union[CaseUpdate, _Mapping]] = ..., error: _Optional[_Union[SeatError, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ..., escalation: _Optional[_Union[Escalation, _Mapping]] = ..., moved: _Optional[_Union[Moved, _Mapping]] = ..., board: _Optional[_Union[Board, _Mapping]] = ...) -> None: ...
 
 class RuleFile(_message.Message):
     __slots__ = ("name", "content")

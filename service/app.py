@@ -98,7 +98,8 @@ class Service:
         hosts: Any = {"dispatcher": DispatcherHost, "cases": CaseHost, "customers": CustomerHost}
         dispatcher = hosts["dispatcher"].options(
             name=actor_name(s.instance, "dispatcher"), **HOST_OPTIONS
-        ).remote(s.instance, s.case_shards, s.offer_timeout, s.bar_own_outlet, s.escalate_after)
+        ).remote(s.instance, s.case_shards, s.offer_timeout, s.bar_own_outlet, s.escalate_after,
+                 s.review_grace)
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
                  .remote(s.instance, i, s.case_shards, data, s.case_expiry)
                  for i in range(s.case_shards)]

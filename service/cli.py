@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--case-expiry", type=float,
                        help="seconds from creation until a case nobody decided expires; its "
                             "offer or review is revoked (default 14400; 0: never)")
+    serve.add_argument("--review-grace", type=float,
+                       help="seconds a seat whose stream dropped keeps the cases it is "
+                            "reviewing; back in time, it carries on, else they are queued "
+                            "again (default 20; 0: queued at once)")
+    serve.add_argument("--seat-heartbeat-timeout", type=float,
+                       help="seconds a seat may stay silent (no message, no heartbeat) before "
+                            "it is logged out (default 30; 0: never)")
 
     sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
                                 "mobile requests and a simulated seat, print what happened")
@@ -71,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
-        bar_own_outlet=args.bar_own_outlet or None, escalate_after=args.escalate_after)
+        bar_own_outlet=args.bar_own_outlet or None, escalate_after=args.escalate_after,
+        review_grace=args.review_grace, seat_heartbeat_timeout=args.seat_heartbeat_timeout)
     return asyncio.run(serve_until_stopped(settings))
 
 

@@ -20,7 +20,7 @@ from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import shard_of
-from foureyes.errors import Conflict, InvalidRequest
+from foureyes.errors import InvalidRequest
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
 from foureyes.service.batching import Batcher
@@ -66,13 +66,14 @@ class SeatLogin:
     capacity: int = 1
     outlet: str = ""  # where the authorizer sits, for the own-outlet bar
     scope: tuple[str, ...] = ()  # organisation units served; empty: all
+    supervisor: bool = False
 
     def validate(self) -> None:
         if not self.seat_id or not self.operator_id:
             raise InvalidRequest("login needs a seat_id and an operator_id")
-        if self.level < 1:
+        if self.level < 1 and not self.supervisor:
             raise InvalidRequest("login needs an authority_level of 1 or more")
-        if not self.skills:
+        if not self.skills and not self.supervisor:
             raise InvalidRequest("login needs at least one skill (scene category)")
         if not 1 <= self.capacity <= MAX_CAPACITY:
             raise InvalidRequest(f"capacity must be from 1 to {MAX_CAPACITY}")
@@ -102,6 +103,7 @@ class Gateway:
         self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
                            on_event=self.feed.publish)
         self.seats: dict[str, SeatLogin] = {}
+        self._seat_events: dict[str, asyncio.Queue[dict[str, Any]]] = {}  # per seat session
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -120,7 +122,8 @@ class Gateway:
     async def _heartbeat(self) -> None:
         seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
                   "skills": list(s.skills), "capacity": s.capacity, "outlet": s.outlet,
-                  "scope": list(s.scope)} for s in self.seats.values()]
+                  "scope": list(s.scope), "supervisor": s.supervisor}
+                 for s in self.seats.values()]
         await asyncio.gather(
             self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
             *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
@@ -250,28 +253,37 @@ class Gateway:
     # ------------------------------------------------------------------ seats
 
     async def open_seat(self, login: SeatLogin) -> asyncio.Queue[dict[str, Any]]:
+        """A seat that connects again while its old stream still looks alive (a half-open
+        connection, a restarted front end) takes over: the old stream is ended."""
         login.validate()
-        if login.seat_id in self.seats:
-            raise Conflict(f"seat {login.seat_id} is connected already")
+        old = self._seat_events.get(login.seat_id)
+        if old is not None:
+            old.put_nowait({"type": "error", "code": "ABORTED",
+                            "message": "this seat connected again on another stream"})
+            old.put_nowait({"type": "closed"})
         self.seats[login.seat_id] = login
-        q = self.inbox.subscribe(f"seat/{login.seat_id}")
+        q = self._seat_events[login.seat_id] = self.inbox.subscribe(f"seat/{login.seat_id}")
         try:
             await self.peers.dispatcher().ask(
                 "login", login.seat_id, login.operator_id, login.level, list(login.skills),
-                self.gateway_id, login.capacity, login.outlet, list(login.scope))
+                self.gateway_id, login.capacity, login.outlet, list(login.scope),
+                login.supervisor)
         except BaseException:
-            self.seats.pop(login.seat_id, None)
-            self.inbox.unsubscribe(f"seat/{login.seat_id}", q)
+            await self.close_seat(login.seat_id, q, logout=False)
             raise
         return q
 
-    async def close_seat(self, seat_id: str, q: asyncio.Queue[dict[str, Any]] | None = None) -> None:
-        if self.seats.pop(seat_id, None) is None:
-            return
+    async def close_seat(self, seat_id: str, q: asyncio.Queue[dict[str, Any]] | None = None,
+                         logout: bool = True) -> None:
         if q is not None:
             self.inbox.unsubscribe(f"seat/{seat_id}", q)
+            if self._seat_events.get(seat_id) is not q:
+                return  # an old session of a seat that has connected again
+        self._seat_events.pop(seat_id, None)
+        if self.seats.pop(seat_id, None) is None or not logout:
+            return
         with contextlib.suppress(Exception):  # the dispatcher may be gone at shutdown
-            await self.peers.dispatcher().ask("logout", seat_id)
+            await self.peers.dispatcher().ask("logout", seat_id, self.gateway_id)
 
     async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
         details: dict[str, Any] = await self.peers.dispatcher().ask("accept", seat_id, case_id)
@@ -282,6 +294,20 @@ class Gateway:
 
     async def decline(self, seat_id: str, case_id: str) -> None:
         await self.peers.dispatcher().ask("decline", seat_id, case_id)
+
+    async def reassign(self, supervisor_id: str, case_id: str, seat_id: str) -> dict[str, str]:
+        moved: dict[str, str] = await self.peers.dispatcher().ask(
+            "reassign", supervisor_id, case_id, seat_id)
+        return moved
+
+    async def take_back(self, supervisor_id: str, case_id: str) -> dict[str, str]:
+        moved: dict[str, str] = await self.peers.dispatcher().ask("take_back", supervisor_id,
+                                                                  case_id)
+        return moved
+
+    async def board(self, supervisor_id: str) -> dict[str, Any]:
+        board: dict[str, Any] = await self.peers.dispatcher().ask("board", supervisor_id)
+        return board
 
     async def decide(self, seat_id: str, case_id: str, version: int, verdict: Verdict,
                      reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:

@@ -20,12 +20,18 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
         self.open_cases = Gauge("foureyes_open_cases", "Open cases by state", ["state"],
                                 registry=self.registry)
-        self.queue_depth = Gauge("foureyes_queue_depth", "Cases waiting for a seat",
-                                 registry=self.registry)
+        self.queue_depth = Gauge("foureyes_queue_depth",
+                                 "Cases waiting for a seat (not offered), by scene category",
+                                 ["category"], registry=self.registry)
+        self.oldest_wait = Gauge("foureyes_queue_oldest_wait_seconds",
+                                 "How long the longest-waiting case has waited, by scene category",
+                                 ["category"], registry=self.registry)
         self.seats = Gauge("foureyes_seats", "Connected seats by presence", ["presence"],
                            registry=self.registry)
         self.decisions = Counter("foureyes_seat_decisions", "Seat decisions by verdict",
                                  ["verdict"], registry=self.registry)
+
+        self._categories: set[str] = set()
 
     def observe_request(self, channel: str, outcome: str, seconds: float) -> None:
         self.requests.labels(channel, outcome).inc()
@@ -38,6 +44,13 @@ class Metrics:
                 totals[state] = totals.get(state, 0) + n
         for state, n in totals.items():
             self.open_cases.labels(state).set(n)
-        self.queue_depth.set(dispatch.get("queued", 0))
+        queues = dispatch.get("queues", {})
+        for category in set(self._categories) - set(queues):  # drained since the last look
+            self.queue_depth.labels(category).set(0)
+            self.oldest_wait.labels(category).set(0)
+        self._categories = set(queues)
+        for category, q in queues.items():
+            self.queue_depth.labels(category).set(q["depth"])
+            self.oldest_wait.labels(category).set(q["oldest_wait_seconds"])
         for presence, n in dispatch.get("seats", {}).items():
             self.seats.labels(presence).set(n)

@@ -14,13 +14,16 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 class SeatClient:
     def __init__(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
                  skills: Iterable[str], capacity: int = 1, outlet_id: str = "",
-                 scope: Iterable[str] = ()) -> None:
+                 scope: Iterable[str] = (), supervisor: bool = False,
+                 heartbeats: bool = True) -> None:
         self.login = pb.Login(seat_id=seat_id, operator_id=operator_id, authority_level=level,
                               skills=list(skills), capacity=capacity, outlet_id=outlet_id,
-                              scope=list(scope))
+                              scope=list(scope), supervisor=supervisor)
+        self.heartbeats = heartbeats  # False: act like a seat whose network went quiet
         self._stub = pbg.SeatServiceStub(channel)
         self._out: asyncio.Queue[pb.SeatMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None
+        self._beat: asyncio.Task[None] | None = None
 
     async def _messages(self) -> AsyncIterator[pb.SeatMessage]:
         yield pb.SeatMessage(login=self.login)
@@ -32,7 +35,15 @@ class SeatClient:
         first = await self.next()
         if first.WhichOneof("body") != "logged_in":
             raise RuntimeError(f"login refused: {first}")
+        interval = first.logged_in.heartbeat_interval_ms / 1000
+        if interval and self.heartbeats:
+            self._beat = asyncio.create_task(self._heartbeat(interval))
         return self
+
+    async def _heartbeat(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self._out.put_nowait(pb.SeatMessage(heartbeat=pb.Heartbeat()))
 
     async def next(self, timeout: float = 10.0) -> pb.SeatEvent:
         assert self._call is not None
@@ -56,6 +67,16 @@ class SeatClient:
     def set_presence(self, presence: pb.Presence) -> None:
         self._out.put_nowait(pb.SeatMessage(presence=pb.SetPresence(presence=presence)))
 
+    def reassign(self, case_id: str, seat_id: str) -> None:
+        self._out.put_nowait(pb.SeatMessage(reassign=pb.Reassign(case_id=case_id,
+                                                                 seat_id=seat_id)))
+
+    def take_back(self, case_id: str) -> None:
+        self._out.put_nowait(pb.SeatMessage(take_back=pb.TakeBack(case_id=case_id)))
+
+    def view_board(self) -> None:
+        self._out.put_nowait(pb.SeatMessage(view_board=pb.ViewBoard()))
+
     def decline(self, case_id: str) -> None:
         self._out.put_nowait(pb.SeatMessage(decline=pb.Decline(case_id=case_id)))
 
@@ -66,6 +87,8 @@ class SeatClient:
             reason_text=reason_text, missing=list(missing))))
 
     async def close(self) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
         self._out.put_nowait(None)
         if self._call is not None:
             self._call.cancel()

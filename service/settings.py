@@ -22,6 +22,8 @@ class Settings:
     escalate_after: int = 3  # offer timeouts after which a case is escalated; 0: never
     bar_own_outlet: bool = False  # never offer a case to a seat at the case's own outlet
     case_expiry: float = 4 * 3600.0  # seconds from creation until an undecided case expires
+    review_grace: float = 20.0  # seconds a dropped seat keeps the cases it is reviewing
+    seat_heartbeat_timeout: float = 30.0  # a seat silent this long is logged out; 0: never
     instance: str = field(default="", compare=False)  # names this run's Ray actors
 
     @classmethod

@@ -1,8 +1,11 @@
 """Routing rules of the dispatcher, with a fake case port (this class only)."""
 
 import asyncio
+import time
 
+import pytest
 from foureyes.actors.dispatch import Dispatcher
+from foureyes.errors import Conflict, PermissionDenied
 
 
 class Cases:
@@ -27,13 +30,21 @@ class Cases:
 
 def entry(case_id, category="cash", level=1, initiator="teller-1", priority=0, excluded=()):
     return {"case_id": case_id, "category": category, "level": level, "initiator": initiator,
-            "excluded": list(excluded), "priority": priority, "created_at": 0.0, "deadline": 60.0,
+            "excluded": list(excluded), "priority": priority, "created_at": time.time(),
+            "deadline": time.time() + 60.0,  # SLA deadlines are wall-clock times
             "details": {"case_id": case_id}}
 
 
-def make(timeout=10.0):
+def recorder(pushes):
+    def push(gateway_id, seat_id, message):
+        case_id = message.get("case_id") or message["case"]["case_id"]
+        pushes.append((seat_id, message["type"], case_id))
+    return push
+
+
+def make(timeout=10.0, **options):
     pushes = []
-    d = Dispatcher(Cases(), lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), timeout)
+    d = Dispatcher(Cases(), recorder(pushes), timeout, **options)
     return d, pushes
 
 
@@ -84,18 +95,19 @@ async def test_logout_during_review_requeues():
     assert ("requeue", "C1") in d.cases.calls
 
 
-def waiting(case_id, channel, priority=0, deadline=60.0, created_at=0.0):
-    return {**entry(case_id, priority=priority), "channel": channel, "deadline": deadline,
-            "created_at": created_at}
+def waiting(case_id, channel, base, priority=0, deadline=60.0, created_at=0.0):
+    return {**entry(case_id, priority=priority), "channel": channel, "deadline": base + deadline,
+            "created_at": base + created_at}
 
 
 async def test_a_customer_at_the_counter_goes_before_mobile_then_deadline_then_age():
     d, pushes = make()
-    d.enqueue([waiting("mobile-early", "mobile", deadline=10.0),
-               waiting("teller-late", "teller", deadline=50.0),
-               waiting("kiosk-soon", "self_service", deadline=20.0),
-               waiting("teller-old", "teller", deadline=50.0, created_at=-5.0),
-               waiting("urgent-mobile", "mobile", priority=10, deadline=90.0)])
+    t0 = time.time()
+    d.enqueue([waiting("mobile-early", "mobile", t0, deadline=10.0),
+               waiting("teller-late", "teller", t0, deadline=50.0),
+               waiting("kiosk-soon", "self_service", t0, deadline=20.0),
+               waiting("teller-old", "teller", t0, deadline=50.0, created_at=-5.0),
+               waiting("urgent-mobile", "mobile", t0, priority=10, deadline=90.0)])
     for i in range(5):
         d.login(f"s{i}", f"a{i}", 1, ["cash"], "gw")
     assert [case for _, kind, case in pushes if kind == "offer"] == [
@@ -114,7 +126,7 @@ async def test_a_seat_with_capacity_two_holds_two_cases_and_the_emptier_seat_goe
     d.finished("big", "c1")
     d.enqueue([entry("c4")])
     assert pushes[-1] == ("big", "offer", "c4")  # big has room again; small is full
-    assert d.stats()["seats"] == {"available": 0, "busy": 2, "away": 0}
+    assert d.stats()["seats"] == {"available": 0, "busy": 2, "away": 0, "offline": 0}
 
 
 async def test_an_away_seat_gets_no_offers_but_keeps_what_it_holds():
@@ -124,16 +136,14 @@ async def test_an_away_seat_gets_no_offers_but_keeps_what_it_holds():
     d.set_presence("s1", away=True)
     d.enqueue([entry("c2")])
     assert [c for _, k, c in pushes if k == "offer"] == ["c1"] and "c2" in d.queue
-    assert d.stats()["seats"] == {"available": 0, "busy": 0, "away": 1}
+    assert d.stats()["seats"] == {"available": 0, "busy": 0, "away": 1, "offline": 0}
     await d.accept("s1", "c1")  # an away seat still works on what it holds
     d.set_presence("s1", away=False)
     assert pushes[-1] == ("s1", "offer", "c2")
 
 
 async def test_a_seat_serves_only_its_scope_and_may_be_barred_from_its_own_outlet():
-    pushes = []
-    d = Dispatcher(Cases(), lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), 10.0,
-                   bar_own_outlet=True)
+    d, pushes = make(bar_own_outlet=True)
     d.login("sh-seat", "a1", 1, ["cash"], "gw", outlet="OUT-SH-001", scope=["BR-SH"])
     d.login("central", "a2", 1, ["cash"], "gw")
     shanghai = {**entry("c-sh"), "outlet": "OUT-SH-002", "units": ["OUT-SH-002", "BR-SH", "HQ"]}
@@ -148,10 +158,8 @@ async def test_a_seat_serves_only_its_scope_and_may_be_barred_from_its_own_outle
 
 
 async def test_a_case_that_times_out_n_times_is_escalated_and_served_first():
-    cases = Cases()
-    pushes = []
-    d = Dispatcher(cases, lambda g, s, m: pushes.append((s, m["type"], m["case_id"])), 0.05,
-                   escalate_after=2)
+    d, pushes = make(0.05, escalate_after=2)
+    cases = d.cases
     d.login("s1", "a1", 1, ["cash"], "gw")
     d.enqueue([entry("ignored"), entry("ordinary", priority=5)])  # ordinary waits behind
     assert pushes[0] == ("s1", "offer", "ordinary")
@@ -165,3 +173,125 @@ async def test_a_case_that_times_out_n_times_is_escalated_and_served_first():
     d.enqueue([entry("newer", priority=10)])
     d.finished("s1", "ordinary")  # s1 is free: the escalated case beats the newer one
     assert [c for s, k, c in pushes if s == "s1" and k == "offer"][-1] == "ignored"
+
+
+async def test_a_case_waiting_past_its_sla_is_escalated_and_supervisors_are_told():
+    d, pushes = make()
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    d.enqueue([{**entry("slow"), "deadline": time.time() + 0.05}, entry("fresh", priority=5)])
+    await asyncio.sleep(0.1)
+    assert ("escalate", "slow", "waiting past its SLA deadline") in d.cases.calls
+    assert ("boss", "escalation", "slow") in pushes
+    assert ("boss", "escalation", "fresh") not in pushes
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    assert pushes[-1] == ("s1", "offer", "slow")  # escalated beats priority 5
+    assert not [p for p in pushes if p[0] == "boss" and p[1] == "offer"]  # no skills: no offers
+
+
+async def test_an_accepted_case_is_not_escalated_for_its_sla():
+    d, _ = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([{**entry("quick"), "deadline": time.time() + 0.05}])
+    await d.accept("s1", "quick")
+    await asyncio.sleep(0.1)
+    assert not [c for c in d.cases.calls if c[0] == "escalate"]
+
+
+async def test_a_seat_back_within_the_grace_time_keeps_its_review():
+    d, pushes = make(review_grace=0.1)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    d.logout("s1")
+    assert d.stats()["seats"]["offline"] == 1
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    assert pushes[-1] == ("s1", "assigned", "C1")
+    await asyncio.sleep(0.15)
+    assert ("requeue", "C1") not in d.cases.calls
+    d.finished("s1", "C1")
+    assert not d.reviews
+
+
+async def test_a_seat_not_back_within_the_grace_time_loses_its_review():
+    d, _ = make(review_grace=0.05)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    d.logout("s1")
+    assert ("requeue", "C1") not in d.cases.calls
+    await asyncio.sleep(0.1)
+    assert ("requeue", "C1") in d.cases.calls and not d.reviews
+
+
+async def test_reassign_moves_a_case_to_the_named_seat_even_beyond_its_capacity():
+    d, pushes = make()
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    d.enqueue([entry("C1"), entry("C2"), entry("C3")])
+    assert d._holder("C1") == "s1" and d._holder("C2") == "s2"
+    assert d.reassign("boss", "C1", "s2") == {"case_id": "C1", "from_seat": "s1", "to_seat": "s2"}
+    assert ("s1", "revoked", "C1") in pushes and pushes[-2:] == [("s2", "offer", "C1"),
+                                                                  ("s1", "offer", "C3")]
+    d.reassign("boss", "C3", "s2")  # queued → offered
+    assert d.offers["C3"][1] == "s2" and d.seats["s2"].tasks == 3
+
+
+async def test_reassign_of_a_case_in_review_waits_for_the_case_host_to_queue_it():
+    d, pushes = make()
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    d.reassign("boss", "C1", "s2")
+    assert ("requeue", "C1") in d.cases.calls and ("s1", "revoked", "C1") in pushes
+    d.login("s3", "a3", 1, ["cash"], "gw")  # free and never assigned: would win by fairness
+    d.enqueue([entry("C1")])  # what the case host does after the requeue
+    assert pushes[-1] == ("s2", "offer", "C1")
+
+
+async def test_take_back_puts_the_case_back_where_other_seats_come_first():
+    d, pushes = make()
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    assert d.take_back("boss", "C1") == {"case_id": "C1", "from_seat": "s1", "to_seat": ""}
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    assert pushes[-1] == ("s2", "offer", "C1")
+
+
+async def test_supervisor_actions_are_checked():
+    d, _ = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.login("low", "a2", 1, ["cash"], "gw")
+    d.enqueue([entry("C1", level=2)])
+    with pytest.raises(PermissionDenied):
+        d.board("s1")
+    with pytest.raises(PermissionDenied):
+        d.reassign("s1", "C1", "low")
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    with pytest.raises(Conflict, match="authority level 1 is below 2"):
+        d.reassign("boss", "C1", "low")
+    d.login("init", "teller-1", 3, ["cash"], "gw", capacity=0)  # the case's initiator
+    with pytest.raises(Conflict, match="initiated"):
+        d.reassign("boss", "C1", "init")
+    with pytest.raises(Conflict, match="in the queue"):
+        d.take_back("boss", "C1")
+
+
+async def test_the_board_shows_each_seats_tasks_and_each_queue():
+    d, _ = make()
+    d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1"), entry("C2"), entry("W1", category="wealth")])
+    await d.accept("s1", "C1")
+    board = d.board("boss")
+    s1 = next(s for s in board["seats"] if s["seat_id"] == "s1")
+    assert s1["presence"] == "busy" and [(t["case_id"], t["state"]) for t in s1["tasks"]] == [
+        ("C1", "IN_REVIEW")]
+    queues = {q["category"]: q for q in board["queues"]}
+    assert queues["cash"]["depth"] == 1 and queues["wealth"]["depth"] == 1
+    assert 0 <= queues["cash"]["oldest_wait_seconds"] < 5
