@@ -27,6 +27,8 @@ case "$cmd" in
     rm -rf "$pkgroot"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
-  bench) exec "$VENV/bin/python" -m foureyes.benchmarks.run "$@" ;;
+  bench)
+    "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || "$VENV/bin/pip" install -q -e ".[dev,bench]"
+    exec "$VENV/bin/python" -m foureyes.benchmarks.run "$@" ;;
   *) exec "$VENV/bin/foureyes" "$cmd" "$@" ;;
 esac

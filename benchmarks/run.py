@@ -5,7 +5,9 @@
 (b) case path: cases/s and latency from request to seat offer and to the channel seeing the
     decision, with simulated seats approving at once;
 (c) rules: evaluation time per request, bundled and 500 generated rules, next to raw
-    durable_rules posting the same facts (benchmarks/rules.py).
+    durable_rules posting the same facts (benchmarks/rules.py);
+(d) seats: 50 seats with random review times under a Poisson flow swept towards their
+    capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import rules
+from foureyes.benchmarks import rules, seats
 from foureyes.benchmarks.load import run_in_child
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
+SCENARIOS = ("rules", "fast", "cases", "seats")
 
 
 async def in_child(pool: ProcessPoolExecutor, *args: Any) -> dict[str, Any]:
@@ -49,29 +52,42 @@ def row(label: str, s: dict[str, float], base: float | None = None) -> str:
     return f"{label:<34} {s['per_s']:9.0f}/s {ratio} p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms"
 
 
-async def main(seconds: float, concurrency: int) -> None:
+async def main(args: argparse.Namespace) -> None:
+    seconds, concurrency, only = args.seconds, args.concurrency, set(args.only or SCENARIOS)
+    if "rules" in only:
+        print("(c) ", end="")
+        rules.main()
+        print()
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
-    print("(c) ", end="")
-    rules.main()
-    print()
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each")
-    server, address = await echo_server()
-    echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
-    await server.stop(0)
+    if "fast" in only:
+        server, address = await echo_server()
+        echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
+        await server.stop(0)
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
         await service.start()
         try:
-            fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency, seconds)
-            print(row("grpc.aio echo (baseline)", echo))
-            print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
-            print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")
-            for label, rate in (("100 cases/s offered", 100.0), ("as fast as possible", 0.0)):
-                r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS)
-                print(f"{label}:")
-                print(row("  request → seat offer", r["offer"]))
-                print(row("  request → channel sees decision", r["decided"]))
+            if "fast" in only:
+                print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each")
+                fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency,
+                                      seconds)
+                print(row("grpc.aio echo (baseline)", echo))
+                print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
+            if "cases" in only:
+                print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")
+                for label, rate in (("100 cases/s offered", 100.0), ("as fast as possible", 0.0)):
+                    r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS)
+                    print(f"{label}:")
+                    print(row("  request → seat offer", r["offer"]))
+                    print(row("  request → channel sees decision", r["decided"]))
+            if "seats" in only:
+                print(f"\n(d) seats, a Poisson flow at {len(seats.LOADS)} rates, "
+                      f"{seconds:.0f} s each")
+                results = await asyncio.get_running_loop().run_in_executor(
+                    pool, seats.sweep_in_child, service.grpc_address, seconds, args.review)
+                print(seats.table(results, args.review))
+                print(seats.chart(results, args.review, args.chart))
         finally:
             await service.stop()
     pool.shutdown()
@@ -82,6 +98,12 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
     parser.add_argument("--concurrency", type=int, default=64, help="fast-path callers")
+    parser.add_argument("--only", action="append", choices=SCENARIOS,
+                        help="run only this scenario (repeatable; default: all)")
+    parser.add_argument("--review", type=float, default=1.0,
+                        help="seats: mean review time in seconds (capacity is 50 / review)")
+    parser.add_argument("--chart", type=Path, default=Path("benchmarks/results/seats.png"),
+                        help="seats: where to write the PNG chart")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.seconds, args.concurrency))
+    asyncio.run(main(args))
