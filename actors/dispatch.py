@@ -430,6 +430,8 @@ class Dispatcher:
         if not self.queue:
             return
         free = [s for s in self.seats.values() if s.free]
+        if not free:  # the usual case under load: no need to sort the queue
+            return
         # First every case to a seat that has not passed on it; only then may a seat that
         # declined (or let an offer time out) see the same case again, so that one declined
         # case does not keep a seat from the others.

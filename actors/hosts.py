@@ -3,7 +3,8 @@
 Each host is a Ray actor named after the service instance, so peers find each other by name
 (`ray.get_actor`) even after Ray restarts one of them. A restarted host has lost its memory
 and rebuilds it: case hosts from their database, the dispatcher from the case hosts and the
-gateways' heartbeats.
+gateways' heartbeats. Messages between hosts and gateways travel over ZeroMQ (actors/wire.py);
+a Ray call only tells a host's address.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
 from foureyes.actors.mailbox import Mailbox, Message, deliver
 from foureyes.actors.shards import actor_name, shard_of
+from foureyes.actors.wire import WireClient, WireServer
 from foureyes.errors import Unavailable
 from foureyes.service.bus import Outbox
 from foureyes.service.store import CaseStore, CustomerStore
@@ -39,11 +41,12 @@ HOST_OPTIONS: dict[str, Any] = {
 
 class Peers:
     """The other hosts of one service instance, found by name on first use, each reached
-    through its Mailbox."""
+    over the wire, most through its Mailbox."""
 
     def __init__(self, instance: str, case_shards: int) -> None:
         self.instance, self.case_shards = instance, case_shards
         self._handles: dict[str, Any] = {}
+        self._links: dict[str, WireClient] = {}
         self._mailboxes: dict[str, Mailbox] = {}
 
     def get(self, role: str, shard: int | None = None) -> Any:
@@ -52,10 +55,22 @@ class Peers:
             self._handles[name] = ray.get_actor(name)
         return self._handles[name]
 
+    def link(self, role: str, shard: int | None = None) -> WireClient:
+        name = actor_name(self.instance, role, shard)
+        if name not in self._links:
+            handle = self.get(role, shard)
+
+            async def resolve() -> str:
+                endpoint: str = await result(handle.endpoint.remote())
+                return endpoint
+
+            self._links[name] = WireClient(resolve)
+        return self._links[name]
+
     def mailbox(self, role: str, shard: int | None = None) -> Mailbox:
         name = actor_name(self.instance, role, shard)
         if name not in self._mailboxes:
-            self._mailboxes[name] = Mailbox(self.get(role, shard))
+            self._mailboxes[name] = Mailbox(self.link(role, shard))
         return self._mailboxes[name]
 
     def dispatcher(self) -> Mailbox:
@@ -119,8 +134,23 @@ class _CaseLink:
         return details
 
 
+class _Served:
+    """What every host has: its address on the wire, bound on first request."""
+
+    _wire: WireServer | None = None
+
+    async def endpoint(self) -> str:
+        if self._wire is None:
+            self._wire = WireServer(self)
+        return self._wire.start(ray.util.get_node_ip_address())
+
+    def _close_wire(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
+
+
 @ray.remote
-class CaseHost:
+class CaseHost(_Served):
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
                  expire_after: float = 0.0) -> None:
         self.expire_after = expire_after
@@ -201,10 +231,11 @@ class CaseHost:
             self._shard.value.stop_deadlines()
             await self._shard.value.store.close()
         self.outbox.close()
+        self._close_wire()
 
 
 @ray.remote
-class CustomerHost:
+class CustomerHost(_Served):
     def __init__(self, shard: int, data_dir: str) -> None:
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
@@ -232,10 +263,11 @@ class CustomerHost:
     async def close(self) -> None:
         if self._shard.value is not None:
             await self._shard.value.store.close()
+        self._close_wire()
 
 
 @ray.remote
-class DispatcherHost:
+class DispatcherHost(_Served):
     def __init__(self, instance: str, case_shards: int, offer_timeout: float,
                  bar_own_outlet: bool = False, escalate_after: int = 3,
                  review_grace: float = 0.0) -> None:
@@ -309,6 +341,7 @@ class DispatcherHost:
 
     async def close(self) -> None:
         self.outbox.close()
+        self._close_wire()
 
 
 async def result(ref: Any) -> Any:

@@ -1,11 +1,9 @@
-"""Messages to a Ray actor host, carried in batches.
+"""Messages to an actor host, carried in batches.
 
-A Ray call costs the caller and the callee a fraction of a millisecond of CPU whatever it
-carries (DESIGN.md: 1.5–2.8k calls/s from an asyncio driver), and a case takes several
-messages between gateway, dispatcher and case hosts. So every message to one host goes
-through its Mailbox: messages that arrive while a batch is in flight travel together in the
-next one, and the host runs a batch's messages concurrently with `deliver`, so that their
-commits share one fsync. At low load a batch is one message and adds no wait.
+Every message to one host goes through its Mailbox: messages that arrive while a batch is in
+flight travel together in the next one (one call over the wire instead of many), and the host
+runs a batch's messages concurrently with `deliver`, so that their commits share one fsync. At
+low load a batch is one message and adds no wait.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import inspect
 import logging
 from typing import Any
 
+from foureyes.actors.wire import WireClient
 from foureyes.errors import Unavailable
 from foureyes.service.batching import Batcher
 
@@ -24,11 +23,9 @@ Message = tuple[str, tuple[Any, ...]]
 
 
 class Mailbox:
-    def __init__(self, handle: Any) -> None:
-        from foureyes.actors.hosts import result  # hosts imports this module
-
+    def __init__(self, link: WireClient) -> None:
         async def send(batch: list[Message]) -> list[Any]:
-            answers: list[Any] = await result(handle.deliver.remote(batch))
+            answers: list[Any] = await link.call("deliver", batch)
             return answers
 
         self._batcher: Batcher[Message, Any] = Batcher(send)

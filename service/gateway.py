@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -112,8 +113,11 @@ class Gateway:
         self.dispatcher = self.peers.get("dispatcher")
         self.case_hosts = [self.peers.get("cases", i) for i in range(s.case_shards)]
         self.customer_hosts = [self.peers.get("customers", i) for i in range(s.customer_shards)]
-        self._create = [Batcher(h.create.remote) for h in self.case_hosts]
-        self._observe = [Batcher(h.observe.remote) for h in self.customer_hosts]
+        self._create = [Batcher(functools.partial(self.peers.link("cases", i).call, "create"))
+                        for i in range(s.case_shards)]
+        self._observe = [Batcher(functools.partial(self.peers.link("customers", i).call,
+                                                   "observe"))
+                         for i in range(s.customer_shards)]
         await self.decisions.open()
         self.inbox.start()
         await self._heartbeat()

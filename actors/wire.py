@@ -1,0 +1,149 @@
+"""Calls between processes over ZeroMQ: the data plane between gateways and actor hosts.
+
+Ray places, names and restarts the hosts; it no longer carries their messages. A Ray actor call
+costs caller and callee about a millisecond of CPU each on these machines, and a case takes
+about nine messages; a ZeroMQ round trip costs tens of microseconds. Each host binds a ROUTER
+socket and tells its address through one Ray call (`endpoint`); callers keep a DEALER socket
+per host. A request is [request id, pickle of (method, args)], the answer [request id, pickle
+of (ok, value or error)].
+
+Like a Ray call with `max_task_retries=0`, a message in flight when a host dies is lost: the
+caller gets Unavailable after `timeout` and looks the host's address up again, so the next
+message reaches the restarted host. What must survive is in SQLite before it is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import pickle
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from foureyes.errors import FoureyesError, Unavailable
+
+log = logging.getLogger(__name__)
+HWM = 100_000
+
+
+class WireServer:
+    """Answers calls to the public methods of `target` (a host), each in its own task, so a
+    slow call does not hold up the others (as Ray's max_concurrency did)."""
+
+    def __init__(self, target: object) -> None:
+        self.target = target
+        self.endpoint = ""
+        self._sock: zmq.asyncio.Socket | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, host: str) -> str:
+        if self._sock is None:
+            self._sock = zmq.asyncio.Context.instance().socket(zmq.ROUTER)
+            self._sock.setsockopt(zmq.RCVHWM, HWM)
+            self._sock.setsockopt(zmq.SNDHWM, HWM)
+            self._sock.setsockopt(zmq.LINGER, 0)
+            port = self._sock.bind_to_random_port(f"tcp://{host}")
+            self.endpoint = f"tcp://{host}:{port}"
+            self._spawn(self._serve())
+        return self.endpoint
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self) -> None:
+        assert self._sock is not None
+        while True:
+            caller, rid, payload = await self._sock.recv_multipart()
+            self._spawn(self._answer(caller, rid, payload))
+
+    async def _answer(self, caller: bytes, rid: bytes, payload: bytes) -> None:
+        assert self._sock is not None
+        method, args = pickle.loads(payload)
+        try:
+            if method.startswith("_"):
+                raise FoureyesError(f"no such call: {method}")
+            value = getattr(self.target, method)(*args)
+            reply: tuple[bool, Any] = (True, await value if inspect.isawaitable(value) else value)
+        except Exception as e:
+            reply = (False, e)
+        try:
+            data = pickle.dumps(reply, protocol=5)
+        except Exception:  # an error that does not pickle still reaches the caller as text
+            log.exception("wire: answer to %s does not pickle", method)
+            data = pickle.dumps((False, FoureyesError(f"{method} failed: {reply[1]}")), protocol=5)
+        await self._sock.send_multipart([caller, rid, data])
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class WireClient:
+    """Calls to one host. `resolve` finds the host's endpoint (a Ray call, which also waits
+    for a restarting host); it is called again after a call went unanswered."""
+
+    def __init__(self, resolve: Callable[[], Awaitable[str]], timeout: float = 15.0) -> None:
+        self._resolve = resolve
+        self.timeout = timeout
+        self._sock: zmq.asyncio.Socket | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._waiting: dict[bytes, asyncio.Future[tuple[bool, Any]]] = {}
+        self._ids = itertools.count()
+
+    async def _connect(self) -> zmq.asyncio.Socket:
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if self._sock is None:
+                endpoint = await self._resolve()
+                sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+                sock.setsockopt(zmq.SNDHWM, HWM)
+                sock.setsockopt(zmq.RCVHWM, HWM)
+                sock.setsockopt(zmq.LINGER, 0)
+                sock.connect(endpoint)
+                self._sock = sock
+                self._reader = asyncio.ensure_future(self._read(sock))
+            return self._sock
+
+    async def _read(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            rid, data = await sock.recv_multipart()
+            fut = self._waiting.pop(rid, None)
+            if fut is not None and not fut.done():
+                fut.set_result(pickle.loads(data))
+
+    async def call(self, method: str, *args: Any) -> Any:
+        sock = self._sock or await self._connect()
+        rid = next(self._ids).to_bytes(8, "little")
+        fut: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = fut
+        try:
+            await sock.send_multipart([rid, pickle.dumps((method, args), protocol=5)])
+            ok, value = await asyncio.wait_for(fut, self.timeout)
+        except TimeoutError:
+            self.reset()
+            raise Unavailable(f"no answer to {method} in {self.timeout:g} s; "
+                              "the host may be restarting, retry") from None
+        finally:
+            self._waiting.pop(rid, None)
+        if not ok:
+            raise value
+        return value
+
+    def reset(self) -> None:
+        """Forget the connection: the next call looks the host up again."""
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
