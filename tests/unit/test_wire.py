@@ -1,0 +1,79 @@
+"""Calls over the wire between two sockets in this process (no Ray)."""
+
+import asyncio
+
+import pytest
+from foureyes.actors.wire import WireClient, WireServer
+from foureyes.errors import Conflict, FoureyesError, Unavailable
+
+
+class Host:
+    def __init__(self):
+        self.seen = []
+
+    async def add(self, a, b):
+        await asyncio.sleep(0)
+        return a + b
+
+    def remember(self, item):
+        self.seen.append(item)
+
+    async def slow(self):
+        await asyncio.sleep(0.3)
+        return "slow"
+
+    def refuse(self):
+        raise Conflict("stale version")
+
+    def _private(self):
+        return "secret"
+
+
+def link(server, timeout=5.0):
+    lookups = []
+
+    async def resolve():
+        lookups.append(server.endpoint)
+        return server.endpoint
+
+    return WireClient(resolve, timeout), lookups
+
+
+async def test_answers_come_back_to_their_callers_whatever_the_order():
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    client, lookups = link(server)
+    slow = asyncio.ensure_future(client.call("slow"))
+    assert await asyncio.gather(*(client.call("add", i, 1) for i in range(50))) == list(
+        range(1, 51))
+    assert not slow.done()  # a slow call holds up nothing
+    assert await slow == "slow"
+    await client.call("remember", {"case": "C1"})
+    assert server.target.seen == [{"case": "C1"}]
+    assert len(lookups) == 1  # the address is looked up once
+    client.reset()
+    server.close()
+
+
+async def test_errors_arrive_as_the_hosts_own_and_private_methods_are_refused():
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    client, _ = link(server)
+    with pytest.raises(Conflict, match="stale version"):
+        await client.call("refuse")
+    with pytest.raises(FoureyesError, match="no such call"):
+        await client.call("_private")
+    client.reset()
+    server.close()
+
+
+async def test_an_unanswered_call_is_unavailable_and_the_next_one_looks_the_host_up_again():
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    client, lookups = link(server, timeout=0.1)
+    with pytest.raises(Unavailable, match="no answer to slow"):
+        await client.call("slow")
+    assert await client.call("add", 2, 3) == 5
+    assert len(lookups) == 2
+    client.reset()
+    server.close()
