@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     serve.add_argument("--escalate-after", type=int,
                        help="offer timeouts after which a case is escalated: served before "
-                            "ordinary cases, an `escalated` event on the feed (default 3; 0: never)")
+                            "ordinary cases, supervisor seats told, an `escalated` event on the "
+                            "feed (default 3; 0: never). A case still waiting for a seat at its "
+                            "SLA deadline is escalated too")
     serve.add_argument("--bar-own-outlet", action="store_true",
                        help="never offer a case to a seat that logged in with the case's outlet")
     serve.add_argument("--case-expiry", type=float,
