@@ -173,11 +173,22 @@ class Dispatcher:
             self._end_review(case_id, f"seat {review.seat_id} did not come back during review")
             self._assign()
 
+    def _release_review(self, case_id: str, why: str) -> None:
+        """The seat lets go of a case in review and, if it is still here, is told why."""
+        review = self.reviews.pop(case_id, None)
+        if review is None:
+            return
+        if review.grace is not None:
+            review.grace.cancel()
+        seat = self.seats.get(review.seat_id)
+        if seat is not None and case_id in seat.reviewing:
+            seat.reviewing.discard(case_id)
+            self.push(seat.gateway_id, seat.seat_id,
+                      {"type": "revoked", "case_id": case_id, "reason": why})
+
     def _end_review(self, case_id: str, why: str) -> None:
         """The seat lets go of a case in review; the case host queues it again."""
-        review = self.reviews.pop(case_id, None)
-        if review is not None and review.grace is not None:
-            review.grace.cancel()
+        self._release_review(case_id, why)
         self.cases.requeue(case_id, why)
 
     def set_presence(self, seat_id: str, away: bool) -> None:
@@ -219,15 +230,7 @@ class Dispatcher:
             self._release_offer(seat_id, case_id, reason)
         if entry is not None and entry.sla_timer is not None:
             entry.sla_timer.cancel()
-        review = self.reviews.pop(case_id, None)
-        if review is not None:
-            if review.grace is not None:
-                review.grace.cancel()
-            seat = self.seats.get(review.seat_id)
-            if seat is not None and case_id in seat.reviewing:
-                seat.reviewing.discard(case_id)
-                self.push(seat.gateway_id, seat.seat_id,
-                          {"type": "revoked", "case_id": case_id, "reason": reason})
+        self._release_review(case_id, reason)
         self._assign()
 
     async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
@@ -273,6 +276,11 @@ class Dispatcher:
             raise PermissionDenied(f"seat {seat_id} is not a supervisor seat")
         return seat
 
+    def _waiting(self, case_id: str) -> Waiting | None:
+        """The case's entry while it waits for a seat: queued or offered."""
+        offer = self.offers.get(case_id)
+        return offer[0] if offer is not None else self.queue.get(case_id)
+
     def _holder(self, case_id: str) -> str:
         """The seat a case is offered to or in review at; empty if queued."""
         if case_id in self.offers:
@@ -292,14 +300,15 @@ class Dispatcher:
         if holder == seat_id:
             raise Conflict(f"case {case_id} is with seat {seat_id} already")
         review = self.reviews.get(case_id)
-        entry = review.entry if review else self.queue.get(case_id) or self.offers[case_id][0]
+        entry = review.entry if review else self._waiting(case_id)
+        assert entry is not None  # _holder found it
         why_not = self._why_not(target, entry)
         if why_not:
             raise Conflict(f"seat {seat_id} may not take case {case_id}: {why_not}")
         why = f"reassigned to seat {seat_id} by supervisor {by.operator_id}"
         if review is not None:
             self.pinned[case_id] = seat_id  # offered to it when the case host queues it again
-            self._let_go_of_review(review, why)
+            self._end_review(case_id, why)
         else:
             if holder:
                 self._take_back(case_id, why, notify_seat=True)
@@ -313,23 +322,13 @@ class Dispatcher:
         if not holder:
             raise Conflict(f"case {case_id} is in the queue, not with a seat")
         why = f"taken back by supervisor {by.operator_id}"
-        review = self.reviews.get(case_id)
-        if review is not None:
+        if case_id in self.reviews:
             self.avoid[case_id] = holder  # other seats first when it is queued again
-            self._let_go_of_review(review, why)
+            self._end_review(case_id, why)
         else:
             self._take_back(case_id, why, notify_seat=True)
         self._assign()
         return {"case_id": case_id, "from_seat": holder, "to_seat": ""}
-
-    def _let_go_of_review(self, review: Review, why: str) -> None:
-        seat = self.seats.get(review.seat_id)
-        case_id = review.entry.case_id
-        if seat is not None and case_id in seat.reviewing:
-            seat.reviewing.discard(case_id)
-            self.push(seat.gateway_id, seat.seat_id,
-                      {"type": "revoked", "case_id": case_id, "reason": why})
-        self._end_review(case_id, why)
 
     def board(self, supervisor_id: str) -> dict[str, Any]:
         """Every seat with its current tasks, and every queue's depth and oldest wait."""
@@ -376,8 +375,7 @@ class Dispatcher:
             max(entry.deadline - time.time(), 0.0), self._sla_passed, entry.case_id)
 
     def _sla_passed(self, case_id: str) -> None:
-        entry = self.queue.get(case_id) or (self.offers[case_id][0] if case_id in self.offers
-                                            else None)
+        entry = self._waiting(case_id)
         if entry is not None:
             entry.sla_timer = None
             self._escalate(entry, "waiting past its SLA deadline")
@@ -390,7 +388,7 @@ class Dispatcher:
         entry.escalated = True
         entry.priority += ESCALATION_PRIORITY
         self.cases.escalate(entry.case_id, why)
-        holder = self.offers[entry.case_id][1] if entry.case_id in self.offers else ""
+        holder = self._holder(entry.case_id)
         for seat in self.seats.values():
             if seat.supervisor:
                 self.push(seat.gateway_id, seat.seat_id,

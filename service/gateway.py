@@ -103,8 +103,8 @@ class Gateway:
         self.feed = Feed(settings.host, settings.feed_port)
         self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
                            on_event=self.feed.publish)
-        self.seats: dict[str, SeatLogin] = {}
-        self._seat_events: dict[str, asyncio.Queue[dict[str, Any]]] = {}  # per seat session
+        # the seats connected here: their login and the queue their stream reads
+        self.seats: dict[str, tuple[SeatLogin, asyncio.Queue[dict[str, Any]]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -112,7 +112,6 @@ class Gateway:
         self.peers = Peers(self.instance, s.case_shards)
         self.dispatcher = self.peers.get("dispatcher")
         self.case_hosts = [self.peers.get("cases", i) for i in range(s.case_shards)]
-        self.customer_hosts = [self.peers.get("customers", i) for i in range(s.customer_shards)]
         self._create = [Batcher(functools.partial(self.peers.link("cases", i).call, "create"))
                         for i in range(s.case_shards)]
         self._observe = [Batcher(functools.partial(self.peers.link("customers", i).call,
@@ -127,7 +126,7 @@ class Gateway:
         seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
                   "skills": list(s.skills), "capacity": s.capacity, "outlet": s.outlet,
                   "scope": list(s.scope), "supervisor": s.supervisor}
-                 for s in self.seats.values()]
+                 for s, _ in self.seats.values()]
         await asyncio.gather(
             self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
             *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
@@ -260,13 +259,13 @@ class Gateway:
         """A seat that connects again while its old stream still looks alive (a half-open
         connection, a restarted front end) takes over: the old stream is ended."""
         login.validate()
-        old = self._seat_events.get(login.seat_id)
+        old = self.seats.get(login.seat_id)
         if old is not None:
-            old.put_nowait({"type": "error", "code": "ABORTED",
-                            "message": "this seat connected again on another stream"})
-            old.put_nowait({"type": "closed"})
-        self.seats[login.seat_id] = login
-        q = self._seat_events[login.seat_id] = self.inbox.subscribe(f"seat/{login.seat_id}")
+            old[1].put_nowait({"type": "error", "code": "ABORTED",
+                               "message": "this seat connected again on another stream"})
+            old[1].put_nowait({"type": "closed"})
+        q = self.inbox.subscribe(f"seat/{login.seat_id}")
+        self.seats[login.seat_id] = (login, q)
         try:
             await self.peers.dispatcher().ask(
                 "login", login.seat_id, login.operator_id, login.level, list(login.skills),
@@ -279,12 +278,13 @@ class Gateway:
 
     async def close_seat(self, seat_id: str, q: asyncio.Queue[dict[str, Any]] | None = None,
                          logout: bool = True) -> None:
+        session = self.seats.get(seat_id)
         if q is not None:
             self.inbox.unsubscribe(f"seat/{seat_id}", q)
-            if self._seat_events.get(seat_id) is not q:
-                return  # an old session of a seat that has connected again
-        self._seat_events.pop(seat_id, None)
-        if self.seats.pop(seat_id, None) is None or not logout:
+        if session is None or (q is not None and session[1] is not q):
+            return  # closed already, or an old session of a seat that has connected again
+        del self.seats[seat_id]
+        if not logout:
             return
         with contextlib.suppress(Exception):  # the dispatcher may be gone at shutdown
             await self.peers.dispatcher().ask("logout", seat_id, self.gateway_id)

@@ -45,7 +45,7 @@ class Metrics:
         for state, n in totals.items():
             self.open_cases.labels(state).set(n)
         queues = dispatch.get("queues", {})
-        for category in set(self._categories) - set(queues):  # drained since the last look
+        for category in self._categories - queues.keys():  # drained since the last look
             self.queue_depth.labels(category).set(0)
             self.oldest_wait.labels(category).set(0)
         self._categories = set(queues)
