@@ -31,6 +31,16 @@ def seat(channel: grpc.aio.Channel, name: str, **kw) -> SeatClient:
     return SeatClient(channel, f"seat-{name}", f"auth-{name}", 2, ["cash"], **kw)
 
 
+async def in_review(channel: grpc.aio.Channel, name: str, key: str) -> tuple[SeatClient, str]:
+    """A seat that has accepted a fresh case and is reviewing it."""
+    reviewer = await seat(channel, name).connect()
+    d = await pbg.TellerChannelStub(channel).Authorize(withdrawal(key))
+    assert (await reviewer.next_of("offer")).offer.case.case_id == d.case_id
+    reviewer.accept(d.case_id)
+    await reviewer.next_of("assigned")
+    return reviewer, d.case_id
+
+
 async def states(channel: grpc.aio.Channel, case_id: str) -> list[int]:
     teller = pbg.TellerChannelStub(channel)
     return [u.state async for u in teller.WatchCase(pb.WatchCaseRequest(case_id=case_id))]
@@ -56,34 +66,26 @@ async def test_two_seats_racing_to_accept_one_case_only_one_gets_it(start_servic
 
 async def test_a_seat_dropping_mid_review_gets_its_case_back_within_the_grace_time(start_service):
     async with running(start_service, review_grace=30.0) as (_, channel):
-        a = await seat(channel, "drop-a").connect()
-        d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("drop-1"))
-        await a.next_of("offer")
-        a.accept(d.case_id)
-        await a.next_of("assigned")
+        a, case_id = await in_review(channel, "drop-a", "drop-1")
         await a.close()  # the network goes; the seat comes back in time
         again = await seat(channel, "drop-a").connect()
         case = (await again.next_of("assigned")).assigned.case
-        assert case.case_id == d.case_id
+        assert case.case_id == case_id
         again.decide(case.case_id, case.version, pb.APPROVE)
         assert (await again.next_of("decided")).decided.state == pb.APPROVED
-        assert pb.QUEUED not in (await states(channel, d.case_id))[1:]
+        assert pb.QUEUED not in (await states(channel, case_id))[1:]
         await again.close()
 
 
 async def test_a_seat_that_does_not_come_back_loses_the_case_after_the_grace_time(start_service):
     async with running(start_service, review_grace=1.0) as (_, channel):
-        a = await seat(channel, "gone-a").connect()
-        d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("gone-1"))
-        await a.next_of("offer")
-        a.accept(d.case_id)
-        await a.next_of("assigned")
+        a, case_id = await in_review(channel, "gone-a", "gone-1")
         b = await seat(channel, "gone-b").connect()
         dropped = time.monotonic()
         await a.close()
         offer = (await b.next_of("offer", timeout=10)).offer.case
         waited = time.monotonic() - dropped
-        assert offer.case_id == d.case_id
+        assert offer.case_id == case_id
         assert waited >= 0.9  # held for the grace time, then queued again at once
         await b.close()
 
@@ -134,36 +136,32 @@ async def test_a_case_waiting_past_its_sla_is_escalated_to_supervisors(start_ser
 async def test_a_supervisor_reassigns_takes_back_and_sees_the_board(start_service):
     async with running(start_service) as (_, channel):
         boss = await SeatClient(channel, "sup", "sup-1", 3, [], supervisor=True).connect()
-        a = await seat(channel, "sv-a").connect()
-        d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("sv-1"))
-        await a.next_of("offer")
-        a.accept(d.case_id)
-        await a.next_of("assigned")
+        a, case_id = await in_review(channel, "sv-a", "sv-1")
         b = await seat(channel, "sv-b").connect()
 
         boss.view_board()
         board = (await boss.next_of("board")).board
         rows = {s.seat_id: s for s in board.seats}
-        assert [(t.case_id, t.state) for t in rows["seat-sv-a"].tasks] == [(d.case_id, pb.IN_REVIEW)]
+        assert [(t.case_id, t.state) for t in rows["seat-sv-a"].tasks] == [(case_id, pb.IN_REVIEW)]
         assert rows["seat-sv-a"].presence == pb.BUSY and rows["seat-sv-b"].presence == pb.AVAILABLE
         assert rows["sup"].supervisor
 
-        boss.reassign(d.case_id, "seat-sv-b")
+        boss.reassign(case_id, "seat-sv-b")
         moved = (await boss.next_of("moved")).moved
         assert (moved.from_seat, moved.to_seat) == ("seat-sv-a", "seat-sv-b")
         revoked = (await a.next_of("revoked")).revoked
-        assert revoked.case_id == d.case_id and "reassigned" in revoked.reason
-        assert (await b.next_of("offer")).offer.case.case_id == d.case_id
+        assert revoked.case_id == case_id and "reassigned" in revoked.reason
+        assert (await b.next_of("offer")).offer.case.case_id == case_id
 
-        boss.take_back(d.case_id)
+        boss.take_back(case_id)
         assert (await boss.next_of("moved")).moved.from_seat == "seat-sv-b"
         assert "taken back" in (await b.next_of("revoked")).revoked.reason
         # other seats come first: a gets it again, not b
-        assert (await a.next_of("offer")).offer.case.case_id == d.case_id
+        assert (await a.next_of("offer")).offer.case.case_id == case_id
 
         a.view_board()  # an ordinary seat may not
         assert (await a.next_of("error")).error.code == "PERMISSION_DENIED"
-        boss.reassign(d.case_id, "seat-nobody")
+        boss.reassign(case_id, "seat-nobody")
         assert (await boss.next_of("error")).error.code == "NOT_FOUND"
         for s in (boss, a, b):
             await s.close()
