@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -62,6 +63,28 @@ async def closed_loop(address: str, method: str, concurrency: int, seconds: floa
         return summary(latencies, time.perf_counter() - start)
 
 
+async def approving_seat(seat: SeatClient, sent: dict[str, float], waits: list[float],
+                         review: Callable[[], float] | None = None,
+                         seen: Callable[[SeatClient, pb.SeatEvent], None] | None = None) -> None:
+    """A simulated seat: accepts every offer, recording request→offer for the cases in `sent`
+    (request start times), reviews for `review()` seconds (none: at once) and approves. `seen`
+    hears every event after it was handled."""
+    while True:
+        event = await seat.next(3600)
+        kind = event.WhichOneof("body")
+        if kind == "offer":
+            case_id = event.offer.case.case_id
+            if case_id in sent:
+                waits.append(time.perf_counter() - sent[case_id])
+            seat.accept(case_id)
+        elif kind == "assigned":
+            if review is not None:
+                await asyncio.sleep(review())
+            seat.decide(event.assigned.case.case_id, event.assigned.case.version, pb.APPROVE)
+        if seen is not None:
+            seen(seat, event)
+
+
 async def case_path(address: str, rate: float, seconds: float, seats: int) -> dict[str, Any]:
     """Cases at `rate`/s (0: as fast as possible, 64 in flight) with seats approving at once."""
     async with grpc.aio.insecure_channel(address) as channel:
@@ -72,18 +95,6 @@ async def case_path(address: str, rate: float, seconds: float, seats: int) -> di
         clients = [await SeatClient(channel, f"bench-seat-{i}", f"bench-auth-{i}", 2,
                                     ["cash"]).connect() for i in range(seats)]
 
-        async def seat_loop(seat: SeatClient) -> None:
-            while True:
-                event = await seat.next(3600)
-                kind = event.WhichOneof("body")
-                if kind == "offer":
-                    cid = event.offer.case.case_id
-                    if cid in sent:
-                        offered.append(time.perf_counter() - sent[cid])
-                    seat.accept(cid)
-                elif kind == "assigned":
-                    seat.decide(event.assigned.case.case_id, event.assigned.case.version, pb.APPROVE)
-
         async def one_case() -> None:
             t = time.perf_counter()
             # request→offer is measured from the request's start: register before the answer
@@ -93,7 +104,7 @@ async def case_path(address: str, rate: float, seconds: float, seats: int) -> di
                 if update.final:
                     decided.append(time.perf_counter() - t)
 
-        tasks = [asyncio.create_task(seat_loop(s)) for s in clients]
+        tasks = [asyncio.create_task(approving_seat(s, sent, offered)) for s in clients]
         start = time.perf_counter()
         end = start + seconds
         inflight: set[asyncio.Task[None]] = set()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks.load import request, summary
+from foureyes.benchmarks.load import approving_seat, request, summary
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient
@@ -64,24 +64,14 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
         seats = [await SeatClient(channel, f"center-{i}", f"center-auth-{i}", 2,
                                   ["cash"]).connect() for i in range(SEATS)]
 
-        async def work(seat: SeatClient) -> None:
-            while True:
-                event = await seat.next(3600)
-                kind = event.WhichOneof("body")
-                if kind == "offer":
-                    case_id = event.offer.case.case_id
-                    if case_id in sent:
-                        waits.append(time.perf_counter() - sent[case_id])
-                    seat.accept(case_id)
-                elif kind == "assigned":
-                    case = event.assigned.case
-                    tasks[seat.login.seat_id] += 1
-                    await asyncio.sleep(rng.expovariate(1 / review))
-                    seat.decide(case.case_id, case.version, pb.APPROVE)
-                elif kind == "decided":
-                    finished.add(event.decided.case_id)
-                    if created <= finished:
-                        settled.set()
+        def seen(seat: SeatClient, event: pb.SeatEvent) -> None:
+            kind = event.WhichOneof("body")
+            if kind == "assigned":
+                tasks[seat.login.seat_id] += 1
+            elif kind == "decided":
+                finished.add(event.decided.case_id)
+                if created <= finished:
+                    settled.set()
 
         async def one() -> None:
             t = time.perf_counter()
@@ -89,7 +79,8 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
             sent.setdefault(d.case_id, t)
             created.add(d.case_id)
 
-        workers = [asyncio.create_task(work(s)) for s in seats]
+        workers = [asyncio.create_task(approving_seat(
+            s, sent, waits, lambda: rng.expovariate(1 / review), seen)) for s in seats]
         results = []
         for load in LOADS:
             rate = load * capacity
