@@ -63,19 +63,23 @@ async def closed_loop(address: str, method: str, concurrency: int, seconds: floa
         return summary(latencies, time.perf_counter() - start)
 
 
-async def approving_seat(seat: SeatClient, sent: dict[str, float], waits: list[float],
+def waits(sent: dict[str, float], offered: dict[str, float]) -> list[float]:
+    """Request→first offer, for every case both sent and offered."""
+    return [offered[c] - t for c, t in sent.items() if c in offered]
+
+
+async def approving_seat(seat: SeatClient, offered: dict[str, float],
                          review: Callable[[], float] | None = None,
                          seen: Callable[[SeatClient, pb.SeatEvent], None] | None = None) -> None:
-    """A simulated seat: accepts every offer, recording request→offer for the cases in `sent`
-    (request start times), reviews for `review()` seconds (none: at once) and approves. `seen`
-    hears every event after it was handled."""
+    """A simulated seat: accepts every offer, recording when each case was first offered (an
+    offer may arrive before the channel's answer does), reviews for `review()` seconds (none:
+    at once) and approves. `seen` hears every event after it was handled."""
     while True:
         event = await seat.next(3600)
         kind = event.WhichOneof("body")
         if kind == "offer":
             case_id = event.offer.case.case_id
-            if case_id in sent:
-                waits.append(time.perf_counter() - sent[case_id])
+            offered.setdefault(case_id, time.perf_counter())
             seat.accept(case_id)
         elif kind == "assigned":
             if review is not None:
@@ -90,21 +94,20 @@ async def case_path(address: str, rate: float, seconds: float, seats: int) -> di
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pbg.TellerChannelStub(channel)
         sent: dict[str, float] = {}
-        offered: list[float] = []
+        offered: dict[str, float] = {}
         decided: list[float] = []
         clients = [await SeatClient(channel, f"bench-seat-{i}", f"bench-auth-{i}", 2,
                                     ["cash"]).connect() for i in range(seats)]
 
         async def one_case() -> None:
             t = time.perf_counter()
-            # request→offer is measured from the request's start: register before the answer
             d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"))
-            sent.setdefault(d.case_id, t)
+            sent[d.case_id] = t
             async for update in stub.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)):
                 if update.final:
                     decided.append(time.perf_counter() - t)
 
-        tasks = [asyncio.create_task(approving_seat(s, sent, offered)) for s in clients]
+        tasks = [asyncio.create_task(approving_seat(s, offered)) for s in clients]
         start = time.perf_counter()
         end = start + seconds
         inflight: set[asyncio.Task[None]] = set()
@@ -124,7 +127,8 @@ async def case_path(address: str, rate: float, seconds: float, seats: int) -> di
             t.cancel()
         for s in clients:
             await s.close()
-        return {"offer": summary(offered, elapsed), "decided": summary(decided, elapsed)}
+        return {"offer": summary(waits(sent, offered), elapsed),
+                "decided": summary(decided, elapsed)}
 
 
 def run_in_child(kind: str, *args: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 (a) fast path: decisions/s and latency for requests that need no authorization, next to a
     plain grpc.aio echo server driven by the same load generator;
 (b) case path: cases/s and latency from request to seat offer and to the channel seeing the
-    decision, with simulated seats approving at once;
+    decision, with simulated seats approving at once, next to the same gRPC conversation with
+    nothing behind it (benchmarks/bare.py);
 (c) rules: evaluation time per request, bundled and 500 generated rules, next to raw
     durable_rules posting the same facts (benchmarks/rules.py);
 (d) seats: 50 seats with random review times under a Poisson flow swept towards their
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import rules, seats
+from foureyes.benchmarks import bare, rules, seats
 from foureyes.benchmarks.load import run_in_child
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
 SCENARIOS = ("rules", "fast", "cases", "seats")
+CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
 async def in_child(pool: ProcessPoolExecutor, *args: Any) -> dict[str, Any]:
@@ -64,6 +66,11 @@ async def main(args: argparse.Namespace) -> None:
         server, address = await echo_server()
         echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
         await server.stop(0)
+    if "cases" in only:
+        server, address = await bare.serve()
+        baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS)
+                    for _, rate in CASE_RATES]
+        await server.stop(0)
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
         await service.start()
@@ -76,11 +83,14 @@ async def main(args: argparse.Namespace) -> None:
                 print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
             if "cases" in only:
                 print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")
-                for label, rate in (("100 cases/s offered", 100.0), ("as fast as possible", 0.0)):
+                for (label, rate), b in zip(CASE_RATES, baseline, strict=True):
                     r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS)
                     print(f"{label}:")
-                    print(row("  request → seat offer", r["offer"]))
-                    print(row("  request → channel sees decision", r["decided"]))
+                    print(row("  bare gRPC (baseline): → offer", b["offer"]))
+                    print(row("  request → seat offer", r["offer"], b["offer"]["per_s"]))
+                    print(row("  bare gRPC (baseline): → decision", b["decided"]))
+                    print(row("  request → channel sees decision", r["decided"],
+                              b["decided"]["per_s"]))
             if "seats" in only:
                 print(f"\n(d) seats, a Poisson flow at {len(seats.LOADS)} rates, "
                       f"{seconds:.0f} s each")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks.load import approving_seat, request, summary
+from foureyes.benchmarks.load import approving_seat, request, summary, waits
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient
@@ -56,7 +56,7 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pbg.TellerChannelStub(channel)
         sent: dict[str, float] = {}
-        waits: list[float] = []
+        offered: dict[str, float] = {}
         tasks: Counter[str] = Counter()
         created: set[str] = set()
         finished: set[str] = set()  # may be told before the channel's answer arrives
@@ -76,15 +76,15 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
         async def one() -> None:
             t = time.perf_counter()
             d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"))
-            sent.setdefault(d.case_id, t)
+            sent[d.case_id] = t
             created.add(d.case_id)
 
         workers = [asyncio.create_task(approving_seat(
-            s, sent, waits, lambda: rng.expovariate(1 / review), seen)) for s in seats]
+            s, offered, lambda: rng.expovariate(1 / review), seen)) for s in seats]
         results = []
         for load in LOADS:
             rate = load * capacity
-            waits.clear()
+            sent.clear()
             tasks.clear()
             start = time.perf_counter()
             due = start
@@ -94,15 +94,16 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
                 calls.append(asyncio.create_task(one()))
             await asyncio.gather(*calls)
             elapsed = time.perf_counter() - start
+            rate_waits = waits(sent, offered)
             settled.clear()
             if created <= finished:
                 settled.set()
             await asyncio.wait_for(settled.wait(), 120)  # drained before the next rate
             counts = [tasks.get(s.login.seat_id, 0) for s in seats]
             results.append({
-                "load": load, "arrival": len(calls) / elapsed, "wait": summary(waits, elapsed),
+                "load": load, "arrival": len(calls) / elapsed, "wait": summary(rate_waits, elapsed),
                 "theory_ms": erlang_c_wait(SEATS, rate, review) * 1000,
-                "mean_ms": statistics.fmean(waits) * 1000 if waits else 0.0,
+                "mean_ms": statistics.fmean(rate_waits) * 1000 if rate_waits else 0.0,
                 "min_tasks": min(counts), "max_tasks": max(counts), "jain": jain(counts)})
             print(f"  load {load:.0%}: done", flush=True)
         for w in workers:
