@@ -27,7 +27,7 @@ class DispatchPort(Protocol):
     def withdraw(self, case_id: str, reason: str) -> None: ...
 
 
-Publish = Callable[[dict[str, Any]], None]
+Publish = Callable[[dict[str, Any], dict[str, Any]], None]  # (update, event)
 
 
 class CaseShard:
@@ -73,7 +73,7 @@ class CaseShard:
             raise
         for case, event in changes:
             # one push carries both: the update for watching channels, the event for the feed
-            self.publish({**case.update(), "event": {**event, **case.summary()}})
+            self.publish(case.update(), {**event, **case.summary()})
             if not case.open:
                 self.cases.pop(case.case_id, None)
                 deadline = self._deadlines.pop(case.case_id, None)

@@ -170,8 +170,8 @@ class CaseHost(_Served):
     async def _get(self) -> CaseShard:
         return await self._shard.get()
 
-    def _publish(self, update: dict[str, Any]) -> None:
-        self.outbox.send(f"case/{update['case_id']}", update)
+    def _publish(self, update: dict[str, Any], event: dict[str, Any]) -> None:
+        self.outbox.send_case(update, event)
 
     async def deliver(self, batch: list[Message]) -> list[Any]:
         return await deliver(self, batch)

@@ -128,7 +128,8 @@ class WireClient:
         self._waiting[rid] = fut
         try:
             await sock.send_multipart([rid, pickle.dumps((method, args), protocol=5)])
-            ok, value = await asyncio.wait_for(fut, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                ok, value = await fut
         except TimeoutError:
             self.reset()
             raise Unavailable(f"no answer to {method} in {self.timeout:g} s; "

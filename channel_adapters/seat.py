@@ -102,7 +102,8 @@ class SeatAdapter(pbg.SeatServiceServicer):
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(anext(incoming), timeout or None)
+                    async with asyncio.timeout(timeout or None):  # no task, unlike wait_for
+                        message = await anext(incoming)
                 except StopAsyncIteration:
                     return
                 except TimeoutError:

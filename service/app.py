@@ -18,6 +18,7 @@ from foureyes.channel_adapters.errors import ErrorInterceptor
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
+from foureyes.service import layout
 from foureyes.service.gateway import Gateway
 from foureyes.service.metrics import Metrics
 from foureyes.service.rule_registry import RuleRegistry
@@ -50,7 +51,8 @@ class Service:
 
     async def start(self) -> None:
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
+        s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
         registry = RuleRegistry(s.data_dir)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
         if not ray.is_initialized():

@@ -23,6 +23,10 @@ HWM = 100_000
 LATEST = 20_000  # case topics whose newest update an inbox keeps
 
 
+def _json(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode()
+
+
 class Outbox:
     """Used inside actor hosts (synchronous, non-blocking sends)."""
 
@@ -50,7 +54,15 @@ class Outbox:
 
     def send(self, topic: str, message: dict[str, Any], gateway_id: str | None = None) -> None:
         """To one gateway, or to all of them when gateway_id is None."""
-        payload = [topic.encode(), json.dumps(message, ensure_ascii=False).encode()]
+        self._send([topic.encode(), _json(message)], gateway_id)
+
+    def send_case(self, update: dict[str, Any], event: dict[str, Any]) -> None:
+        """A case's new state for its watchers, with the event for the feed in frames of its
+        own: gateways publish those bytes on the feed as they are, without decoding them."""
+        self._send([f"case/{update['case_id']}".encode(), _json(update),
+                    f"case.{event['kind']}".encode(), _json(event)], None)
+
+    def _send(self, payload: list[bytes], gateway_id: str | None) -> None:
         targets = (list(self._sockets.values()) if gateway_id is None
                    else [s for g, s in self._sockets.items() if g == gateway_id])
         for sock in targets:
@@ -58,7 +70,7 @@ class Outbox:
                 sock.send_multipart(payload, flags=zmq.NOBLOCK)
             except zmq.Again:
                 self.dropped += 1
-                log.warning("bus: dropped a push on %s (peer too slow)", topic)
+                log.warning("bus: dropped a push on %s (peer too slow)", payload[0].decode())
 
     def close(self) -> None:
         for gid in list(self._sockets):
@@ -82,10 +94,11 @@ class Feed:
         self.published = 0
 
     def publish(self, event: dict[str, Any]) -> None:
+        self.publish_raw(f"case.{event['kind']}".encode(), _json(event))
+
+    def publish_raw(self, topic: bytes, payload: bytes) -> None:
         try:
-            self._sock.send_multipart([f"case.{event['kind']}".encode(),
-                                       json.dumps(event, ensure_ascii=False).encode()],
-                                      flags=zmq.NOBLOCK)
+            self._sock.send_multipart([topic, payload], flags=zmq.NOBLOCK)
             self.published += 1
         except zmq.Again:
             log.warning("feed: dropped an event (subscribers too slow)")
@@ -95,10 +108,11 @@ class Feed:
 
 
 class Inbox:
-    """A gateway's inbox: routes each pushed message to local subscribers by topic."""
+    """A gateway's inbox: routes each pushed message to local subscribers by topic, and hands
+    the feed frames of case pushes to `on_event` (topic, payload) as they came."""
 
     def __init__(self, host: str = "127.0.0.1",
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[bytes, bytes], None] | None = None) -> None:
         self._on_event = on_event
         self._ctx: zmq.asyncio.Context = zmq.asyncio.Context.instance()
         self._sock = self._ctx.socket(zmq.PULL)
@@ -142,18 +156,17 @@ class Inbox:
 
     async def _run(self) -> None:
         while True:
-            raw_topic, payload = await self._sock.recv_multipart()
+            frames = await self._sock.recv_multipart()
             self.received += 1
-            topic = raw_topic.decode()
+            topic = frames[0].decode()
+            if len(frames) == 4 and self._on_event is not None:
+                self._on_event(frames[2], frames[3])
             subs = self._subscribers.get(topic)
             is_case = topic.startswith("case/")
             if subs or is_case:
-                message = json.loads(payload)
+                message = json.loads(frames[1])
                 if is_case:
                     self._remember(topic, message)
-                    event = message.pop("event", None)
-                    if event is not None and self._on_event is not None:
-                        self._on_event(event)
                 for q in subs or ():
                     q.put_nowait(message)
 

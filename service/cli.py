@@ -11,6 +11,7 @@ from pathlib import Path
 
 from foureyes.errors import RuleSetError
 from foureyes.service import rules_cli
+from foureyes.service.layout import LayoutMismatch
 from foureyes.service.settings import Settings
 
 
@@ -37,8 +38,13 @@ def main(argv: list[str] | None = None) -> int:
                             "published in the data directory, else the bundled rules)")
     serve.add_argument("--ray-address",
                        help="join an existing Ray cluster (default: start a local Ray)")
-    serve.add_argument("--case-shards", type=int, help="case host processes (default 2)")
-    serve.add_argument("--customer-shards", type=int, help="customer host processes (default 1)")
+    serve.add_argument("--case-shards", type=int,
+                       help="case host processes (default: as many as the data directory was "
+                            "made with, else one per two cores); fixed once a data directory "
+                            "holds cases")
+    serve.add_argument("--customer-shards", type=int,
+                       help="customer host processes (default: as many as the data directory "
+                            "was made with, else 1); fixed like --case-shards")
     serve.add_argument("--offer-timeout", type=float,
                        help="seconds a seat has to accept an offer before the next seat gets it "
                             "(default 30)")
@@ -94,6 +100,9 @@ async def serve_until_stopped(settings: Settings) -> int:
         await service.start()
     except RuleSetError as e:
         print(f"rules refused:\n{e}", file=sys.stderr)
+        return 1
+    except LayoutMismatch as e:
+        print(f"refused: {e}", file=sys.stderr)
         return 1
     print(f"gRPC: {service.grpc_address}", flush=True)
     print(f"metrics: {service.metrics_url}", flush=True)

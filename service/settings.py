@@ -16,8 +16,8 @@ class Settings:
     data_dir: Path = Path("foureyes-data")
     rules: Path | None = None  # None: the version last published here, else the bundled rules
     ray_address: str = ""  # empty: start a local Ray
-    case_shards: int = 2
-    customer_shards: int = 1
+    case_shards: int = 0  # 0: what the data directory holds, else one per two cores
+    customer_shards: int = 0  # 0: what the data directory holds, else 1
     offer_timeout: float = 30.0  # seconds a seat has to accept an offer
     escalate_after: int = 3  # offer timeouts after which a case is escalated; 0: never
     bar_own_outlet: bool = False  # never offer a case to a seat at the case's own outlet

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -17,6 +18,19 @@ from typing import Any
 import aiosqlite
 
 Statement = tuple[str, Sequence[Any]]
+
+
+def _commit(conn: sqlite3.Connection, flat: list[Statement]) -> None:
+    """One group commit, run whole in aiosqlite's thread."""
+    try:
+        conn.execute("BEGIN")
+        for sql, rows in groupby(flat, key=lambda s: s[0]):
+            conn.executemany(sql, [r for _, r in rows])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class Database:
@@ -54,14 +68,13 @@ class Database:
             batch, self._pending = self._pending, []
             flat = [s for statements, _ in batch for s in statements]
             try:
-                await self.conn.execute("BEGIN")
-                for sql, rows in groupby(flat, key=lambda s: s[0]):
-                    await self.conn.executemany(sql, [r for _, r in rows])
-                await self.conn.execute("COMMIT")
+                # One hop to aiosqlite's thread for the whole commit, not one per statement
+                # (BEGIN, each executemany, COMMIT): each hop wakes a thread and the event loop,
+                # which cost a case host a tenth of its time. aiosqlite has no public call for
+                # this; its version is pinned.
+                await self.conn._execute(_commit, self.conn._conn, flat)  # type: ignore[no-untyped-call]
                 self.commits += 1
-            except Exception as e:  # every waiter of this group learns of the failure
-                if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+            except Exception as e:  # rolled back; every waiter of this group learns of it
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(e)

@@ -84,19 +84,24 @@ class FakeDispatch:
 async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_path):
     store = CaseStore(tmp_path / "cases.sqlite")
     await store.open()
-    published = []
-    shard = CaseShard(store, FakeDispatch(), published.append)
+    published: list[tuple[dict, dict]] = []
+    shard = CaseShard(store, FakeDispatch(), lambda u, e: published.append((u, e)))
     results = await shard.create([spec("C1"), spec("C2"), spec("C1")])
     assert [r["state"] for r in results] == ["QUEUED", "QUEUED", "QUEUED"]
     assert store.db.commits == 1  # one group commit for the whole batch
     await shard.offered("C1", "seat-a")
     await shard.begin_review("C1", "seat-a", "auth-1")
+    # each committed transition is announced once: the update, and the event with the case
+    assert [(u["case_id"], u["state"], e["kind"]) for u, e in published] == [
+        ("C1", "QUEUED", "created"), ("C2", "QUEUED", "created"),
+        ("C1", "OFFERED", "offered"), ("C1", "IN_REVIEW", "review-started")]
+    assert published[-1][1]["case_id"] == "C1" and published[-1][1]["version"] == 3
     await store.close()
 
     store2 = CaseStore(tmp_path / "cases.sqlite")
     await store2.open()
     dispatch = FakeDispatch()
-    recovered = CaseShard(store2, dispatch, published.append)
+    recovered = CaseShard(store2, dispatch, lambda u, e: None)
     assert await recovered.recover() == 2
     assert sorted(dispatch.enqueued) == ["C1", "C2"]  # the one in review went back to the queue
     events = await store2.events("C1")
@@ -107,7 +112,7 @@ async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_pat
 async def test_reused_idempotency_key_with_other_content_is_refused(tmp_path):
     store = CaseStore(tmp_path / "cases.sqlite")
     await store.open()
-    shard = CaseShard(store, FakeDispatch(), lambda u: None)
+    shard = CaseShard(store, FakeDispatch(), lambda u, e: None)
     await shard.create([spec("C1")])
     [result] = await shard.create([spec("C1", fingerprint="other")])
     assert isinstance(result, Conflict)
@@ -120,7 +125,7 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     store = CaseStore(tmp_path / "cases.sqlite")
     await store.open()
     dispatch = FakeDispatch()
-    shard = CaseShard(store, dispatch, lambda u: None, expire_after=0.3)
+    shard = CaseShard(store, dispatch, lambda u, e: None, expire_after=0.3)
     await shard.create([spec("C1"), spec("C2")])
     await shard.offered("C1", "seat-a")
     await shard.cancel("C2", "customer left")
@@ -134,7 +139,7 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     await store.close()  # stopped before C3's deadline ...
     store2 = CaseStore(tmp_path / "cases.sqlite")
     await store2.open()
-    later = CaseShard(store2, FakeDispatch(), lambda u: None, expire_after=0.3)
+    later = CaseShard(store2, FakeDispatch(), lambda u, e: None, expire_after=0.3)
     await asyncio.sleep(0.4)
     await later.recover()  # ... and started after it: it expires at once
     await asyncio.sleep(0.1)
