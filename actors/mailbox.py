@@ -3,7 +3,9 @@
 Every message to one host goes through its Mailbox: messages that arrive while a batch is in
 flight travel together in the next one (one call over the wire instead of many), and the host
 runs a batch's messages concurrently with `deliver`, so that their commits share one fsync. At
-low load a batch is one message and adds no wait.
+low load a batch is one message and adds no wait. Told messages (no answer wanted) travel
+one-way: the ones told within one turn of the event loop go together, and the host logs
+their failures.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ class Mailbox:
             answers: list[Any] = await link.call("deliver", batch)
             return answers
 
+        self._link = link
         self._batcher: Batcher[Message, Any] = Batcher(send)
+        self._told: list[Message] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def ask(self, method: str, *args: Any) -> Any:
@@ -36,12 +40,18 @@ class Mailbox:
         return await self._batcher.submit((method, args))
 
     def tell(self, method: str, *args: Any) -> None:
-        """Send a message without waiting; a failure is logged (the store backs every push)."""
-        task = asyncio.get_running_loop().create_task(self.ask(method, *args))
-        self._tasks.add(task)
-        task.add_done_callback(self._told)
+        """Send a message without waiting for it (the store backs every push)."""
+        self._told.append((method, args))
+        if len(self._told) == 1:
+            asyncio.get_running_loop().call_soon(self._send_told)
 
-    def _told(self, task: asyncio.Task[Any]) -> None:
+    def _send_told(self) -> None:
+        batch, self._told = self._told, []
+        task = asyncio.get_running_loop().create_task(self._link.send("deliver", batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("message to an actor host failed: %s", task.exception())

@@ -5,7 +5,8 @@ costs caller and callee about a millisecond of CPU each on these machines, and a
 about nine messages; a ZeroMQ round trip costs tens of microseconds. Each host binds a ROUTER
 socket and tells its address through one Ray call (`endpoint`); callers keep a DEALER socket
 per host. A request is [request id, pickle of (method, args)], the answer [request id, pickle
-of (ok, value or error)].
+of (ok, value or error)]. A one-way message (`send`) has an empty request id and no answer:
+nobody waits for it, so the host logs its failures.
 
 Like a Ray call with `max_task_retries=0`, a message in flight when a host dies is lost: the
 caller gets Unavailable after `timeout` and looks the host's address up again, so the next
@@ -72,6 +73,9 @@ class WireServer:
             reply: tuple[bool, Any] = (True, await value if inspect.isawaitable(value) else value)
         except Exception as e:
             reply = (False, e)
+        if not rid:
+            _log_failures(method, reply)
+            return
         try:
             data = pickle.dumps(reply, protocol=5)
         except Exception:  # an error that does not pickle still reaches the caller as text
@@ -85,6 +89,20 @@ class WireServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def _log_failures(method: str, reply: tuple[bool, Any]) -> None:
+    """A one-way message failed, or some of a batch of them (`deliver` answers errors as
+    values)."""
+    ok, value = reply
+    if not ok:
+        errors = [value]
+    elif isinstance(value, list):
+        errors = [v for v in value if isinstance(v, Exception)]
+    else:
+        errors = []
+    for error in errors:
+        log.warning("wire: one-way %s failed: %s", method, error)
 
 
 class WireClient:
@@ -139,6 +157,11 @@ class WireClient:
         if not ok:
             raise value
         return value
+
+    async def send(self, method: str, *args: Any) -> None:
+        """A one-way message: sent, not answered. Lost if the host dies before handling it."""
+        sock = self._sock or await self._connect()
+        await sock.send_multipart([b"", pickle.dumps((method, args), protocol=5)])
 
     def reset(self) -> None:
         """Forget the connection: the next call looks the host up again."""

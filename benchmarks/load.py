@@ -108,6 +108,11 @@ async def case_path(address: str, rate: float, seconds: float, seats: int) -> di
                     decided.append(time.perf_counter() - t)
 
         tasks = [asyncio.create_task(approving_seat(s, offered)) for s in clients]
+        for _ in range(5):  # warm up: first connections, caches, database pages
+            await asyncio.gather(*(one_case() for _ in range(20)))
+        sent.clear()
+        offered.clear()
+        decided.clear()
         start = time.perf_counter()
         end = start + seconds
         inflight: set[asyncio.Task[None]] = set()

@@ -208,7 +208,8 @@ class Gateway:
         return update
 
     async def watch(self, case_id: str) -> AsyncIterator[dict[str, Any]]:
-        """The case's current state, then every change, until it is final."""
+        """The case's current state, then each change, until it is final. Changes that pile up
+        while the watcher is slower than the case come as one: the newest."""
         topic = f"case/{case_id}"
         q = self.inbox.subscribe(topic)  # before reading, so no change falls in between
         try:
@@ -222,6 +223,10 @@ class Gateway:
                         update = await q.get()
                 except TimeoutError:
                     update = await self.case(case_id)
+                while not q.empty():  # a watcher behind is sent only the newest state
+                    newer = q.get_nowait()
+                    if newer["version"] > update["version"]:
+                        update = newer
                 if update["version"] > current["version"]:
                     current = update
                     yield current

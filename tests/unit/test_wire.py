@@ -77,3 +77,17 @@ async def test_an_unanswered_call_is_unavailable_and_the_next_one_looks_the_host
     assert len(lookups) == 2
     client.reset()
     server.close()
+
+
+async def test_one_way_messages_arrive_in_order_and_their_failures_are_logged_by_the_host(caplog):
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    client, _ = link(server)
+    for i in range(20):
+        await client.send("remember", i)
+    await client.send("refuse")
+    await client.call("add", 1, 1)  # answered after the one-way messages sent before it
+    assert server.target.seen == list(range(20))
+    assert "one-way refuse failed: stale version" in caplog.text
+    client.reset()
+    server.close()
