@@ -1,8 +1,9 @@
-"""Natural batching of calls to Ray actors.
+"""Natural batching of calls to actor hosts.
 
-A Ray call costs about a millisecond whatever it carries, so calls to one host are grouped:
-items that arrive while a call is in flight go together in the next one. At low load a batch
-is one item and adds no wait; under load batches grow by themselves.
+A call to another process costs about the same whatever it carries, so calls to one host are
+grouped: items that arrive while a call is in flight go together in the next one. At low load
+a batch is one item and adds no wait; under load batches grow by themselves (measured at 250
+cases/s: 7-8 case creations per call).
 """
 
 from __future__ import annotations
