@@ -218,8 +218,6 @@ class CaseHost(_Served):
         return await (await self._get()).cancel(case_id, reason)
 
     async def resync(self) -> None:
-        # the dispatcher restarted at a new address: told messages must not go to the old one
-        self.peers.link("dispatcher").reset()
         await (await self._get()).resync()
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:

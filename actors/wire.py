@@ -9,8 +9,9 @@ of (ok, value or error)]. A one-way message (`send`) has an empty request id and
 nobody waits for it, so the host logs its failures.
 
 Like a Ray call with `max_task_retries=0`, a message in flight when a host dies is lost: the
-caller gets Unavailable after `timeout` and looks the host's address up again, so the next
-message reaches the restarted host. What must survive is in SQLite before it is answered.
+caller gets Unavailable as soon as the host's connection closes (or after `timeout`, if it
+hangs instead) and looks the host's address up again, so the next message reaches the
+restarted host. What must survive is in SQLite before it is answered.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class WireClient:
         self.timeout = timeout
         self._sock: zmq.asyncio.Socket | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._monitor: zmq.asyncio.Socket | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._waiting: dict[bytes, asyncio.Future[tuple[bool, Any]]] = {}
         self._ids = itertools.count()
@@ -122,15 +125,44 @@ class WireClient:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
             if self._sock is None:
-                endpoint = await self._resolve()
+                endpoint = await self._look_up()
                 sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
                 sock.setsockopt(zmq.SNDHWM, HWM)
                 sock.setsockopt(zmq.RCVHWM, HWM)
                 sock.setsockopt(zmq.LINGER, 0)
                 sock.connect(endpoint)
+                self._monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
                 self._sock = sock
                 self._reader = asyncio.ensure_future(self._read(sock))
+                self._watcher = asyncio.ensure_future(self._watch(sock, self._monitor))
             return self._sock
+
+    async def _watch(self, sock: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> None:
+        """The host's connection closed: its process is gone, and Ray restarts it at another
+        address. Fail what waits for the old one now, not after the timeout; the next call
+        looks the host up again."""
+        await monitor.recv_multipart()  # the only event asked for is EVENT_DISCONNECTED
+        if self._sock is not sock:
+            return
+        self._watcher = None  # this task ends here; reset must not cancel it
+        self.reset()
+        waiting, self._waiting = self._waiting, {}
+        for fut in waiting.values():
+            if not fut.done():
+                fut.set_exception(Unavailable("an actor host went away; retry"))
+
+    async def _look_up(self) -> str:
+        """The host's address, asked again while Ray refuses (it does while it restarts the
+        host), until the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            try:
+                return await self._resolve()
+            except Unavailable:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def _read(self, sock: zmq.asyncio.Socket) -> None:
         while True:
@@ -165,9 +197,14 @@ class WireClient:
 
     def reset(self) -> None:
         """Forget the connection: the next call looks the host up again."""
-        if self._reader is not None:
-            self._reader.cancel()
-            self._reader = None
+        for task in (self._reader, self._watcher):
+            if task is not None:
+                task.cancel()
+        self._reader = self._watcher = None
         if self._sock is not None:
+            self._sock.disable_monitor()
             self._sock.close()
             self._sock = None
+        if self._monitor is not None:
+            self._monitor.close()
+            self._monitor = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import urllib.request
@@ -202,6 +203,32 @@ async def test_open_cases_survive_a_restart_and_are_offered_again(start_service,
         seen.add((await seat.next_of("offer")).offer.case.case_id)
         assert seen == {d1.case_id, d2.case_id}
         await seat.close()
+
+
+async def test_a_killed_case_host_is_restarted_and_the_next_request_reaches_it(service, channel):
+    import ray
+    from foureyes.actors.shards import actor_name
+
+    teller = pbg.TellerChannelStub(channel)
+    seat = await SeatClient(channel, "seat-k", "auth-k", 2, ["cash"]).connect()
+    before = await teller.Authorize(withdrawal("kill-1", "60000"))
+    await seat.next_of("offer")
+    host = ray.get_actor(actor_name(service.settings.instance, "cases", 0))
+    old = await host.endpoint.remote()
+    ray.kill(host, no_restart=False)
+    for _ in range(300):  # until Ray has started it again, at another address
+        with contextlib.suppress(ray.exceptions.RayError):
+            if await host.endpoint.remote() != old:
+                break
+        await asyncio.sleep(0.1)
+    assert await host.ready.remote() == 1  # it reloaded the open case
+    # the gateway saw the old host's connection close: it asks the new one, first time
+    after = await teller.Authorize(withdrawal("kill-2", "60000"))
+    assert after.outcome == pb.REQUIRED
+    for d in (before, after):
+        update = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
+        assert not update.final and update.state in (pb.QUEUED, pb.OFFERED)
+    await seat.close()
 
 
 async def test_bad_rule_file_is_refused_naming_file_and_line(tmp_path, start_service):

@@ -91,3 +91,25 @@ async def test_one_way_messages_arrive_in_order_and_their_failures_are_logged_by
     assert "one-way refuse failed: stale version" in caplog.text
     client.reset()
     server.close()
+
+
+async def test_a_host_gone_fails_its_calls_at_once_and_the_next_call_finds_its_successor():
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    endpoints = [server.endpoint]
+
+    async def resolve():
+        return endpoints[-1]
+
+    client = WireClient(resolve, timeout=30.0)
+    assert await client.call("add", 1, 2) == 3
+    slow = asyncio.ensure_future(client.call("slow"))
+    await asyncio.sleep(0.05)
+    server.close()  # the host's process dies with the call in it
+    with pytest.raises(Unavailable, match="went away"):
+        await asyncio.wait_for(slow, 5)  # long before the 30 s timeout
+    successor = WireServer(Host())  # restarted by Ray, at another address
+    endpoints.append(successor.start("127.0.0.1"))
+    assert await client.call("add", 2, 2) == 4
+    client.reset()
+    successor.close()
