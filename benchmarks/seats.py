@@ -94,11 +94,11 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
                 calls.append(asyncio.create_task(one()))
             await asyncio.gather(*calls)
             elapsed = time.perf_counter() - start
-            rate_waits = waits(sent, offered)
             settled.clear()
             if created <= finished:
                 settled.set()
             await asyncio.wait_for(settled.wait(), 120)  # drained before the next rate
+            rate_waits = waits(sent, offered)  # every case of this rate has been offered now
             counts = [tasks.get(s.login.seat_id, 0) for s in seats]
             results.append({
                 "load": load, "arrival": len(calls) / elapsed, "wait": summary(rate_waits, elapsed),

@@ -93,10 +93,8 @@ class Feed:
         self.endpoint = f"tcp://{host}:{port}"
         self.published = 0
 
-    def publish(self, event: dict[str, Any]) -> None:
-        self.publish_raw(f"case.{event['kind']}".encode(), _json(event))
-
-    def publish_raw(self, topic: bytes, payload: bytes) -> None:
+    def publish(self, topic: bytes, payload: bytes) -> None:
+        """The frames as a case host made them (Outbox.send_case)."""
         try:
             self._sock.send_multipart([topic, payload], flags=zmq.NOBLOCK)
             self.published += 1

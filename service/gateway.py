@@ -102,7 +102,7 @@ class Gateway:
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
-                           on_event=self.feed.publish_raw)
+                           on_event=self.feed.publish)
         # the seats connected here: their login and the queue their stream reads
         self.seats: dict[str, tuple[SeatLogin, asyncio.Queue[dict[str, Any]]]] = {}
         self._tasks: list[asyncio.Task[None]] = []

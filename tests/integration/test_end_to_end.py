@@ -323,7 +323,7 @@ async def test_every_case_event_is_published_on_the_feed(service, channel):
     sub.setsockopt(zmq.SUBSCRIBE, b"case.")
     # a SUB socket misses what is sent before it has joined: wait until a probe gets through
     for _ in range(100):
-        service.gateway.feed.publish({"kind": "probe", "case_id": ""})
+        service.gateway.feed.publish(b"case.probe", b"{}")
         if await sub.poll(100):
             break
     while await sub.poll(200):  # drain the probes
