@@ -80,19 +80,19 @@ class CaseShard:
                 if deadline is not None:
                     deadline.cancel()
 
-    async def _get(self, case_id: str) -> Case:
+    def _get(self, case_id: str) -> Case:
         case = self.cases.get(case_id)
         if case is None:
-            doc = await self.store.get(case_id)
+            doc = self.store.get(case_id)
             if doc is None:
                 raise NotFound(f"no case {case_id}")
-            case = self.cases.get(case_id) or Case.from_doc(doc)  # another turn may have won
+            case = Case.from_doc(doc)
             if case.open:
                 self.cases[case_id] = case
         return case
 
     async def _apply(self, case_id: str, step: Callable[[Case], dict[str, Any] | None]) -> Case:
-        case = await self._get(case_id)
+        case = self._get(case_id)
         before = case.to_doc()
         event = step(case)
         if event is not None:
@@ -103,7 +103,7 @@ class CaseShard:
 
     async def create(self, specs: list[CaseSpec]) -> list[dict[str, Any] | Exception]:
         """Create cases (idempotent by case id); answers once they are committed."""
-        stored = await self.store.get_many([s.case_id for s in specs if s.case_id not in self.cases])
+        stored = self.store.get_many([s.case_id for s in specs if s.case_id not in self.cases])
         results: list[dict[str, Any] | Exception] = []
         changes: list[tuple[Case, dict[str, Any]]] = []
         fresh: list[Case] = []
@@ -131,7 +131,7 @@ class CaseShard:
         return results
 
     async def get(self, case_id: str) -> dict[str, Any]:
-        return (await self._get(case_id)).update()
+        return self._get(case_id).update()
 
     async def offered(self, case_id: str, seat_id: str) -> None:
         def step(case: Case) -> dict[str, Any] | None:

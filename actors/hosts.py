@@ -26,6 +26,7 @@ from foureyes.actors.shards import actor_name, shard_of
 from foureyes.actors.wire import WireClient, WireServer
 from foureyes.errors import Unavailable
 from foureyes.service.bus import Outbox
+from foureyes.service.heap import settle_heap
 from foureyes.service.store import CaseStore, CustomerStore
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class CaseHost(_Served):
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after)
         count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
+        settle_heap()
         return shard
 
     async def _get(self) -> CaseShard:
@@ -243,6 +245,7 @@ class CustomerHost(_Served):
     async def _open(self) -> CustomerShard:
         store = CustomerStore(self.path)
         await store.open()
+        settle_heap()
         return CustomerShard(store)
 
     async def _get(self) -> CustomerShard:
@@ -282,6 +285,7 @@ class DispatcherHost(_Served):
             # The queue lived in memory only: ask every case host for its waiting cases.
             for shard in range(case_shards):
                 self.peers.get("cases", shard).resync.remote()
+        settle_heap()
 
     def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
         self.outbox.send(f"seat/{seat_id}", message, gateway_id)

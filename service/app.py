@@ -20,6 +20,7 @@ from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.service import layout
 from foureyes.service.gateway import Gateway
+from foureyes.service.heap import settle_heap
 from foureyes.service.metrics import Metrics
 from foureyes.service.rule_registry import RuleRegistry
 from foureyes.service.settings import Settings
@@ -82,6 +83,7 @@ class Service:
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
+        settle_heap()
 
     def _initial_rules(self, registry: RuleRegistry) -> RuleBook:
         """`--rules DIR` is published and made active; without it the service resumes the

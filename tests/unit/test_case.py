@@ -69,7 +69,7 @@ def test_doc_round_trip():
 
 class FakeDispatch:
     def __init__(self):
-        self.enqueued, self.finished, self.withdrawn = [], [], []
+        self.enqueued, self.withdrawn = [], []
 
     def enqueue(self, entries):
         self.enqueued.extend(e["case_id"] for e in entries)
@@ -116,6 +116,21 @@ async def test_reused_idempotency_key_with_other_content_is_refused(tmp_path):
     await shard.create([spec("C1")])
     [result] = await shard.create([spec("C1", fingerprint="other")])
     assert isinstance(result, Conflict)
+    await store.close()
+
+
+async def test_a_finished_case_is_read_back_from_the_store_by_its_key(tmp_path):
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    shard = CaseShard(store, FakeDispatch(), lambda u, e: None)
+    await shard.create([spec("C1")])
+    await shard.begin_review("C1", "seat-a", "auth-1")
+    await shard.decide("C1", "seat-a", 2, "APPROVE", "", "", [])
+    assert "C1" not in shard.cases  # finished: only the store has it now
+    assert (await shard.get("C1"))["state"] == "APPROVED"
+    retried, reused = await shard.create([spec("C1"), spec("C1", fingerprint="other")])
+    assert isinstance(retried, dict) and retried["state"] == "APPROVED" and retried["version"] == 3
+    assert isinstance(reused, Conflict)
     await store.close()
 
 
