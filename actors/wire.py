@@ -145,11 +145,7 @@ class WireClient:
         if self._sock is not sock:
             return
         self._watcher = None  # this task ends here; reset must not cancel it
-        self.reset()
-        waiting, self._waiting = self._waiting, {}
-        for fut in waiting.values():
-            if not fut.done():
-                fut.set_exception(Unavailable("an actor host went away; retry"))
+        self.reset("an actor host went away; retry")
 
     async def _look_up(self) -> str:
         """The host's address, asked again while Ray refuses (it does while it restarts the
@@ -181,7 +177,7 @@ class WireClient:
             async with asyncio.timeout(self.timeout):
                 ok, value = await fut
         except TimeoutError:
-            self.reset()
+            self.reset(f"the host left {method} unanswered for {self.timeout:g} s; retry")
             raise Unavailable(f"no answer to {method} in {self.timeout:g} s; "
                               "the host may be restarting, retry") from None
         finally:
@@ -195,8 +191,14 @@ class WireClient:
         sock = self._sock or await self._connect()
         await sock.send_multipart([b"", pickle.dumps((method, args), protocol=5)])
 
-    def reset(self) -> None:
-        """Forget the connection: the next call looks the host up again."""
+    def reset(self, why: str = "the connection to the host was closed; retry") -> None:
+        """Forget the connection: the next call looks the host up again. Calls still waiting
+        fail now with `why`: their answers would come on the closed socket, so they would
+        otherwise each wait out their own timeout."""
+        waiting, self._waiting = self._waiting, {}
+        for fut in waiting.values():
+            if not fut.done():
+                fut.set_exception(Unavailable(why))
         for task in (self._reader, self._watcher):
             if task is not None:
                 task.cancel()

@@ -79,6 +79,24 @@ async def test_an_unanswered_call_is_unavailable_and_the_next_one_looks_the_host
     server.close()
 
 
+async def test_a_call_unanswered_in_time_fails_the_others_waiting_on_that_host():
+    server = WireServer(Host())
+    server.start("127.0.0.1")
+    client, _ = link(server, timeout=0.2)
+    first = asyncio.ensure_future(client.call("slow"))  # 0.3 s: longer than the timeout
+    await asyncio.sleep(0.1)
+    second = asyncio.ensure_future(client.call("slow"))
+    with pytest.raises(Unavailable, match="no answer to slow"):
+        await first
+    await asyncio.sleep(0)
+    assert second.done()  # failed with the first, not after its own timeout
+    with pytest.raises(Unavailable, match="left slow unanswered"):
+        second.result()
+    assert await client.call("add", 1, 2) == 3
+    client.reset()
+    server.close()
+
+
 async def test_one_way_messages_arrive_in_order_and_their_failures_are_logged_by_the_host(caplog):
     server = WireServer(Host())
     server.start("127.0.0.1")
