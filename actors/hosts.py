@@ -1,10 +1,10 @@
 """Ray wrappers: the processes that host the plain actor classes.
 
 Each host is a Ray actor named after the service instance, so peers find each other by name
-(`ray.get_actor`) even after Ray restarts one of them. A restarted host has lost its memory
-and rebuilds it: case hosts from their database, the dispatcher from the case hosts and the
-gateways' heartbeats. Messages between hosts and gateways travel over ZeroMQ (actors/wire.py);
-a Ray call only tells a host's address.
+(`ray.get_actor`) even after Ray restarts one of them; case host 0 also holds the dispatcher.
+A restarted host has lost its memory and rebuilds it: case hosts from their database, the
+dispatcher from the case hosts and the gateways' heartbeats. Messages between hosts and
+gateways travel over ZeroMQ (actors/wire.py); a Ray call only tells a host's address.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -21,16 +22,17 @@ from foureyes.actors.case import CaseSpec
 from foureyes.actors.case_shard import CaseShard
 from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
-from foureyes.actors.mailbox import Mailbox, Message, deliver
+from foureyes.actors.mailbox import LocalMailbox, Mailbox, Message, deliver
 from foureyes.actors.shards import actor_name, shard_of
 from foureyes.actors.wire import WireClient, WireServer
-from foureyes.errors import Unavailable
+from foureyes.errors import FoureyesError, Unavailable
 from foureyes.service.bus import Outbox
 from foureyes.service.heap import settle_heap
 from foureyes.service.store import CaseStore, CustomerStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+DISPATCHER = "dispatcher"
 
 HOST_OPTIONS: dict[str, Any] = {
     "num_cpus": 0,  # hosts are mostly waiting on I/O; don't let them starve Ray's scheduler
@@ -41,14 +43,15 @@ HOST_OPTIONS: dict[str, Any] = {
 
 
 class Peers:
-    """The other hosts of one service instance, found by name on first use, each reached
-    over the wire, most through its Mailbox."""
+    """The other actors of one service instance, found by name on first use: over the wire,
+    through a Mailbox, or directly when they live in this process (`local`)."""
 
     def __init__(self, instance: str, case_shards: int) -> None:
         self.instance, self.case_shards = instance, case_shards
         self._handles: dict[str, Any] = {}
         self._links: dict[str, WireClient] = {}
-        self._mailboxes: dict[str, Mailbox] = {}
+        self._mailboxes: dict[str, Mailbox | LocalMailbox] = {}
+        self.local: dict[str, object] = {}  # by actor name: the actors this process holds
 
     def get(self, role: str, shard: int | None = None) -> Any:
         name = actor_name(self.instance, role, shard)
@@ -68,16 +71,22 @@ class Peers:
             self._links[name] = WireClient(resolve)
         return self._links[name]
 
-    def mailbox(self, role: str, shard: int | None = None) -> Mailbox:
+    def mailbox(self, role: str, shard: int | None = None) -> Mailbox | LocalMailbox:
         name = actor_name(self.instance, role, shard)
         if name not in self._mailboxes:
-            self._mailboxes[name] = Mailbox(self.link(role, shard))
+            local = self.local.get(name)
+            if local is not None:
+                self._mailboxes[name] = LocalMailbox(local)
+            elif role == DISPATCHER:  # case host 0 holds it; its messages enter by `dispatch`
+                self._mailboxes[name] = Mailbox(self.link("cases", 0), "dispatch")
+            else:
+                self._mailboxes[name] = Mailbox(self.link(role, shard))
         return self._mailboxes[name]
 
-    def dispatcher(self) -> Mailbox:
-        return self.mailbox("dispatcher")
+    def dispatcher(self) -> Mailbox | LocalMailbox:
+        return self.mailbox(DISPATCHER)
 
-    def case_host(self, case_id: str) -> Mailbox:
+    def case_host(self, case_id: str) -> Mailbox | LocalMailbox:
         return self.mailbox("cases", shard_of(case_id, self.case_shards))
 
 
@@ -150,15 +159,43 @@ class _Served:
             self._wire.close()
 
 
+@dataclass(frozen=True)
+class DispatchSettings:
+    offer_timeout: float = 30.0
+    bar_own_outlet: bool = False
+    escalate_after: int = 3
+    review_grace: float = 0.0
+
+
 @ray.remote
 class CaseHost(_Served):
+    """One shard of cases; shard 0 also holds the dispatcher. One process fewer, and the
+    messages between the dispatcher and that shard's cases (enqueue, offered, begin_review,
+    finished: five a case, with one host) are calls instead of trips over the wire."""
+
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
-                 expire_after: float = 0.0) -> None:
+                 expire_after: float = 0.0, dispatch: DispatchSettings | None = None) -> None:
         self.expire_after = expire_after
         self.peers = Peers(instance, case_shards)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
         self.outbox = Outbox()
         self._shard = _Lazy(self._open)
+        self.peers.local[actor_name(instance, "cases", shard)] = self
+        self.dispatcher: Dispatcher | None = None
+        if shard == 0:
+            d = dispatch or DispatchSettings()
+            self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, d.offer_timeout,
+                                         d.bar_own_outlet, d.escalate_after, d.review_grace)
+            self.peers.local[actor_name(instance, DISPATCHER)] = self.dispatcher
+            with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
+                warnings.simplefilter("ignore")
+                restarted = ray.get_runtime_context().was_current_actor_reconstructed
+            if restarted:
+                # The queue lived in memory only: ask every case host for its waiting cases
+                # (this one too: that also recovers its own cases before a channel asks).
+                for other in range(case_shards):
+                    self.peers.get("cases", other).resync.remote()
+        settle_heap()
 
     async def _open(self) -> CaseShard:
         store = CaseStore(self.path)
@@ -166,7 +203,6 @@ class CaseHost(_Served):
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after)
         count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
-        settle_heap()
         return shard
 
     async def _get(self) -> CaseShard:
@@ -175,14 +211,35 @@ class CaseHost(_Served):
     def _publish(self, update: dict[str, Any], event: dict[str, Any]) -> None:
         self.outbox.send_case(update, event)
 
+    def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
+        self.outbox.send(f"seat/{seat_id}", message, gateway_id)
+
+    def _desk(self) -> Dispatcher:
+        if self.dispatcher is None:
+            raise FoureyesError(f"{self.path.stem} does not hold the dispatcher")
+        return self.dispatcher
+
     async def deliver(self, batch: list[Message]) -> list[Any]:
         return await deliver(self, batch)
+
+    async def dispatch(self, batch: list[Message]) -> list[Any]:
+        """Messages for the dispatcher."""
+        return await deliver(self._desk(), batch)
 
     async def ready(self) -> int:
         return len((await self._get()).cases)
 
-    def attach_gateway(self, gateway_id: str, endpoint: str) -> None:
+    def attach_gateway(self, gateway_id: str, endpoint: str,
+                       seats: list[dict[str, Any]] | None = None) -> None:
+        """Also a heartbeat. `seats`, for the dispatcher: the seats that gateway holds, which
+        a restarted dispatcher learns again from it."""
         self.outbox.attach(gateway_id, endpoint)
+        for seat in seats or []:
+            if seat["seat_id"] not in self._desk().seats:
+                self._desk().login(**seat, gateway_id=gateway_id)
+
+    def dispatch_stats(self) -> dict[str, Any]:
+        return self._desk().stats()
 
     def detach_gateway(self, gateway_id: str) -> None:
         self.outbox.detach(gateway_id)
@@ -241,11 +298,11 @@ class CustomerHost(_Served):
     def __init__(self, shard: int, data_dir: str) -> None:
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
+        settle_heap()
 
     async def _open(self) -> CustomerShard:
         store = CustomerStore(self.path)
         await store.open()
-        settle_heap()
         return CustomerShard(store)
 
     async def _get(self) -> CustomerShard:
@@ -266,85 +323,6 @@ class CustomerHost(_Served):
     async def close(self) -> None:
         if self._shard.value is not None:
             await self._shard.value.store.close()
-        self._close_wire()
-
-
-@ray.remote
-class DispatcherHost(_Served):
-    def __init__(self, instance: str, case_shards: int, offer_timeout: float,
-                 bar_own_outlet: bool = False, escalate_after: int = 3,
-                 review_grace: float = 0.0) -> None:
-        self.peers = Peers(instance, case_shards)
-        self.outbox = Outbox()
-        self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, offer_timeout,
-                                     bar_own_outlet, escalate_after, review_grace)
-        with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
-            warnings.simplefilter("ignore")
-            restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        if restarted:
-            # The queue lived in memory only: ask every case host for its waiting cases.
-            for shard in range(case_shards):
-                self.peers.get("cases", shard).resync.remote()
-        settle_heap()
-
-    def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
-        self.outbox.send(f"seat/{seat_id}", message, gateway_id)
-
-    async def deliver(self, batch: list[Message]) -> list[Any]:
-        return await deliver(self, batch)
-
-    async def ready(self) -> bool:
-        return True
-
-    async def attach_gateway(self, gateway_id: str, endpoint: str,
-                             seats: list[dict[str, Any]]) -> None:
-        """Also a heartbeat: a restarted dispatcher relearns the seats a gateway holds."""
-        self.outbox.attach(gateway_id, endpoint)
-        for seat in seats:
-            if seat["seat_id"] not in self.dispatcher.seats:
-                self.dispatcher.login(**seat, gateway_id=gateway_id)
-
-    async def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
-                    gateway_id: str, capacity: int = 1, outlet: str = "",
-                    scope: list[str] | None = None, supervisor: bool = False) -> None:
-        self.dispatcher.login(seat_id, operator_id, level, skills, gateway_id, capacity, outlet,
-                              scope or [], supervisor)
-
-    async def logout(self, seat_id: str, gateway_id: str = "") -> None:
-        self.dispatcher.logout(seat_id, gateway_id)
-
-    async def set_presence(self, seat_id: str, away: bool) -> None:
-        self.dispatcher.set_presence(seat_id, away)
-
-    async def enqueue(self, entries: list[dict[str, Any]]) -> None:
-        self.dispatcher.enqueue(entries)
-
-    async def accept(self, seat_id: str, case_id: str) -> dict[str, Any]:
-        return await self.dispatcher.accept(seat_id, case_id)
-
-    async def decline(self, seat_id: str, case_id: str) -> None:
-        self.dispatcher.decline(seat_id, case_id)
-
-    async def finished(self, seat_id: str, case_id: str) -> None:
-        self.dispatcher.finished(seat_id, case_id)
-
-    async def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:
-        self.dispatcher.withdraw(case_id, reason)
-
-    async def reassign(self, supervisor_id: str, case_id: str, seat_id: str) -> dict[str, str]:
-        return self.dispatcher.reassign(supervisor_id, case_id, seat_id)
-
-    async def take_back(self, supervisor_id: str, case_id: str) -> dict[str, str]:
-        return self.dispatcher.take_back(supervisor_id, case_id)
-
-    async def board(self, supervisor_id: str) -> dict[str, Any]:
-        return self.dispatcher.board(supervisor_id)
-
-    async def stats(self) -> dict[str, Any]:
-        return self.dispatcher.stats()
-
-    async def close(self) -> None:
-        self.outbox.close()
         self._close_wire()
 
 

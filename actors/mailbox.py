@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from foureyes.actors.wire import WireClient
-from foureyes.errors import Unavailable
+from foureyes.errors import FoureyesError, Unavailable
 from foureyes.service.batching import Batcher
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,16 @@ Message = tuple[str, tuple[Any, ...]]
 
 
 class Mailbox:
-    def __init__(self, link: WireClient) -> None:
+    """`entry`: the host's method that takes the batches, for a host that holds several
+    actors (case host 0 holds the dispatcher too)."""
+
+    def __init__(self, link: WireClient, entry: str = "deliver") -> None:
         async def send(batch: list[Message]) -> list[Any]:
-            answers: list[Any] = await link.call("deliver", batch)
+            answers: list[Any] = await link.call(entry, batch)
             return answers
 
         self._link = link
+        self._entry = entry
         self._batcher: Batcher[Message, Any] = Batcher(send)
         self._told: list[Message] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -47,7 +51,7 @@ class Mailbox:
 
     def _send_told(self) -> None:
         batch, self._told = self._told, []
-        task = asyncio.get_running_loop().create_task(self._link.send("deliver", batch))
+        task = asyncio.get_running_loop().create_task(self._link.send(self._entry, batch))
         self._tasks.add(task)
         task.add_done_callback(self._sent)
 
@@ -57,13 +61,39 @@ class Mailbox:
             log.warning("message to an actor host failed: %s", task.exception())
 
 
+class LocalMailbox:
+    """Messages to an actor in this process: the same asks and tells, as calls, without the
+    wire or pickling (like Orleans' calls between grains of one silo). A tell runs in a task
+    of its own, never inside the caller's turn."""
+
+    def __init__(self, host: object) -> None:
+        self._host = host
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def ask(self, method: str, *args: Any) -> Any:
+        return await _call(self._host, method, args)
+
+    def tell(self, method: str, *args: Any) -> None:
+        task = asyncio.get_running_loop().create_task(_call(self._host, method, args))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("message to an actor in this process failed: %s", task.exception())
+
+
+async def _call(host: object, method: str, args: tuple[Any, ...]) -> Any:
+    if method.startswith("_"):
+        raise FoureyesError(f"no such message: {method}")
+    answer = getattr(host, method)(*args)
+    return await answer if inspect.isawaitable(answer) else answer
+
+
 async def deliver(host: object, batch: list[Message]) -> list[Any]:
     """Run a batch of messages on `host` concurrently; each answer is a value or the error."""
-
-    async def one(method: str, args: tuple[Any, ...]) -> Any:
-        answer = getattr(host, method)(*args)
-        return await answer if inspect.isawaitable(answer) else answer
-
-    answers = await asyncio.gather(*(one(m, a) for m, a in batch), return_exceptions=True)
+    answers = await asyncio.gather(*(_call(host, m, a) for m, a in batch),
+                                   return_exceptions=True)
     return [Unavailable(f"{m} was interrupted") if isinstance(x, BaseException)
             and not isinstance(x, Exception) else x for (m, _), x in zip(batch, answers, strict=True)]

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 import ray
-from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatcherHost
+from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
@@ -99,21 +99,18 @@ class Service:
         s = self.settings
         data = str(s.data_dir)
         # @ray.remote classes are untyped to mypy: reach their .options through Any
-        hosts: Any = {"dispatcher": DispatcherHost, "cases": CaseHost, "customers": CustomerHost}
-        dispatcher = hosts["dispatcher"].options(
-            name=actor_name(s.instance, "dispatcher"), **HOST_OPTIONS
-        ).remote(s.instance, s.case_shards, s.offer_timeout, s.bar_own_outlet, s.escalate_after,
-                 s.review_grace)
+        hosts: Any = {"cases": CaseHost, "customers": CustomerHost}
+        dispatch = DispatchSettings(s.offer_timeout, s.bar_own_outlet, s.escalate_after,
+                                    s.review_grace)
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
-                 .remote(s.instance, i, s.case_shards, data, s.case_expiry)
+                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch)
                  for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
                                           **HOST_OPTIONS).remote(i, data)
                      for i in range(s.customer_shards)]
-        self._hosts = [dispatcher, *cases, *customers]
-        await dispatcher.ready.remote()
-        # case hosts recover open cases and hand them to the dispatcher as they start
-        await asyncio.gather(*(h.ready.remote() for h in [*cases, *customers]))
+        self._hosts = [*cases, *customers]
+        # case hosts recover open cases and hand them to the dispatcher (in case host 0)
+        await asyncio.gather(*(h.ready.remote() for h in self._hosts))
 
     async def stop(self) -> None:
         """Stop taking requests, let the ones in flight finish, then close the stores."""

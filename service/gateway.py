@@ -110,7 +110,6 @@ class Gateway:
     async def start(self) -> None:
         s = self.settings
         self.peers = Peers(self.instance, s.case_shards)
-        self.dispatcher = self.peers.get("dispatcher")
         self.case_hosts = [self.peers.get("cases", i) for i in range(s.case_shards)]
         self._create = [Batcher(functools.partial(self.peers.link("cases", i).call, "create"))
                         for i in range(s.case_shards)]
@@ -127,10 +126,10 @@ class Gateway:
                   "skills": list(s.skills), "capacity": s.capacity, "outlet": s.outlet,
                   "scope": list(s.scope), "supervisor": s.supervisor}
                  for s, _ in self.seats.values()]
-        await asyncio.gather(
-            self.dispatcher.attach_gateway.remote(self.gateway_id, self.inbox.endpoint, seats),
-            *(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint)
-              for h in self.case_hosts))
+        # case host 0 holds the dispatcher: it also hears which seats are connected here
+        await asyncio.gather(*(h.attach_gateway.remote(self.gateway_id, self.inbox.endpoint,
+                                                       seats if i == 0 else None)
+                               for i, h in enumerate(self.case_hosts)))
 
     async def _heartbeats(self) -> None:
         while True:
@@ -139,7 +138,8 @@ class Gateway:
                 self._follow_active_rules()
                 await self._heartbeat()
                 stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
-                self.metrics.set_stats(list(stats), await self.dispatcher.stats.remote())
+                self.metrics.set_stats(list(stats),
+                                       await self.case_hosts[0].dispatch_stats.remote())
             except Exception:  # a host restarting: the next beat re-attaches
                 log.warning("heartbeat to actor hosts failed", exc_info=True)
 
