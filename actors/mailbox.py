@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from foureyes.actors.wire import WireClient
@@ -51,14 +52,7 @@ class Mailbox:
 
     def _send_told(self) -> None:
         batch, self._told = self._told, []
-        task = asyncio.get_running_loop().create_task(self._link.send(self._entry, batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._sent)
-
-    def _sent(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("message to an actor host failed: %s", task.exception())
+        _run_told(self._tasks, self._link.send(self._entry, batch), "an actor host")
 
 
 class LocalMailbox:
@@ -74,14 +68,21 @@ class LocalMailbox:
         return await _call(self._host, method, args)
 
     def tell(self, method: str, *args: Any) -> None:
-        task = asyncio.get_running_loop().create_task(_call(self._host, method, args))
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        _run_told(self._tasks, _call(self._host, method, args), "an actor in this process")
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+
+def _run_told(tasks: set[asyncio.Task[Any]], told: Coroutine[Any, Any, Any], to: str) -> None:
+    """Run a told message in a task of its own, kept in `tasks` until it ends; nobody waits
+    for it, so its failure is logged here."""
+    task = asyncio.get_running_loop().create_task(told)
+    tasks.add(task)
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("message to an actor in this process failed: %s", task.exception())
+            log.warning("message to %s failed: %s", to, task.exception())
+
+    task.add_done_callback(done)
 
 
 async def _call(host: object, method: str, args: tuple[Any, ...]) -> Any:
