@@ -49,7 +49,6 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=FULL")
         await self._conn.executescript(self._schema)
-        self._reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -93,9 +92,12 @@ class Database:
         """A read by key, done at once on the caller's thread: it takes ~0.1 ms, where the hop
         to aiosqlite's thread and back took ~4 ms in a busy host (measured on the case path at
         100 cases/s), and a case creation waits for one. WAL lets it read beside the writer;
-        it sees what is committed."""
+        it sees what is committed. The read connection opens on first use: only the case
+        store reads this way."""
         if self._reader is None:
-            raise RuntimeError(f"database {self.path} is not open")
+            if self._conn is None:
+                raise RuntimeError(f"database {self.path} is not open")
+            self._reader = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         return self._reader.execute(sql, args).fetchall()
 
     async def close(self) -> None:
