@@ -161,10 +161,12 @@ class _Served:
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    offer_timeout: float = 30.0
-    bar_own_outlet: bool = False
-    escalate_after: int = 3
-    review_grace: float = 0.0
+    """What case host 0 builds its dispatcher with (from Settings)."""
+
+    offer_timeout: float
+    bar_own_outlet: bool
+    escalate_after: int
+    review_grace: float
 
 
 @ray.remote
@@ -174,7 +176,7 @@ class CaseHost(_Served):
     finished: five a case, with one host) are calls instead of trips over the wire."""
 
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
-                 expire_after: float = 0.0, dispatch: DispatchSettings | None = None) -> None:
+                 expire_after: float, dispatch: DispatchSettings) -> None:
         self.expire_after = expire_after
         self.peers = Peers(instance, case_shards)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
@@ -183,9 +185,9 @@ class CaseHost(_Served):
         self.peers.local[actor_name(instance, "cases", shard)] = self
         self.dispatcher: Dispatcher | None = None
         if shard == 0:
-            d = dispatch or DispatchSettings()
-            self.dispatcher = Dispatcher(_CaseLink(self.peers), self._push, d.offer_timeout,
-                                         d.bar_own_outlet, d.escalate_after, d.review_grace)
+            self.dispatcher = Dispatcher(
+                _CaseLink(self.peers), self._push, dispatch.offer_timeout,
+                dispatch.bar_own_outlet, dispatch.escalate_after, dispatch.review_grace)
             self.peers.local[actor_name(instance, DISPATCHER)] = self.dispatcher
             with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
                 warnings.simplefilter("ignore")
