@@ -17,6 +17,7 @@ restarted host. What must survive is in SQLite before it is answered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
@@ -25,8 +26,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import zmq
-import zmq.asyncio
 from foureyes.errors import FoureyesError, Unavailable
+from foureyes.service.loop_socket import LoopSocket
 
 log = logging.getLogger(__name__)
 HWM = 100_000
@@ -39,33 +40,27 @@ class WireServer:
     def __init__(self, target: object) -> None:
         self.target = target
         self.endpoint = ""
-        self._sock: zmq.asyncio.Socket | None = None
+        self._sock: LoopSocket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, host: str) -> str:
         if self._sock is None:
-            self._sock = zmq.asyncio.Context.instance().socket(zmq.ROUTER)
-            self._sock.setsockopt(zmq.RCVHWM, HWM)
-            self._sock.setsockopt(zmq.SNDHWM, HWM)
-            self._sock.setsockopt(zmq.LINGER, 0)
-            port = self._sock.bind_to_random_port(f"tcp://{host}")
+            sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
+            sock.setsockopt(zmq.RCVHWM, HWM)
+            sock.setsockopt(zmq.SNDHWM, HWM)
+            sock.setsockopt(zmq.LINGER, 0)
+            port = sock.bind_to_random_port(f"tcp://{host}")
             self.endpoint = f"tcp://{host}:{port}"
-            self._spawn(self._serve())
+            self._sock = LoopSocket(sock, self._received)
         return self.endpoint
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
+    def _received(self, frames: list[bytes]) -> None:
+        caller, rid, payload = frames
+        task = asyncio.ensure_future(self._answer(caller, rid, payload))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self) -> None:
-        assert self._sock is not None
-        while True:
-            caller, rid, payload = await self._sock.recv_multipart()
-            self._spawn(self._answer(caller, rid, payload))
-
     async def _answer(self, caller: bytes, rid: bytes, payload: bytes) -> None:
-        assert self._sock is not None
         method, args = pickle.loads(payload)
         try:
             if method.startswith("_"):
@@ -82,7 +77,8 @@ class WireServer:
         except Exception:  # an error that does not pickle still reaches the caller as text
             log.exception("wire: answer to %s does not pickle", method)
             data = pickle.dumps((False, FoureyesError(f"{method} failed: {reply[1]}")), protocol=5)
-        await self._sock.send_multipart([caller, rid, data])
+        if self._sock is not None:  # else closed meanwhile: the caller learns it from its link
+            self._sock.send([caller, rid, data])
 
     def close(self) -> None:
         for task in self._tasks:
@@ -113,39 +109,35 @@ class WireClient:
     def __init__(self, resolve: Callable[[], Awaitable[str]], timeout: float = 15.0) -> None:
         self._resolve = resolve
         self.timeout = timeout
-        self._sock: zmq.asyncio.Socket | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._monitor: zmq.asyncio.Socket | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._sock: LoopSocket | None = None
+        self._monitor: LoopSocket | None = None
         self._lock: asyncio.Lock | None = None
         self._waiting: dict[bytes, asyncio.Future[tuple[bool, Any]]] = {}
         self._ids = itertools.count()
 
-    async def _connect(self) -> zmq.asyncio.Socket:
+    async def _connect(self) -> LoopSocket:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
             if self._sock is None:
                 endpoint = await self._look_up()
-                sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+                sock: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.DEALER)
                 sock.setsockopt(zmq.SNDHWM, HWM)
                 sock.setsockopt(zmq.RCVHWM, HWM)
                 sock.setsockopt(zmq.LINGER, 0)
                 sock.connect(endpoint)
-                self._monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-                self._sock = sock
-                self._reader = asyncio.ensure_future(self._read(sock))
-                self._watcher = asyncio.ensure_future(self._watch(sock, self._monitor))
+                # the only event asked for is EVENT_DISCONNECTED
+                monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                conn = LoopSocket(sock, self._answered)
+                self._monitor = LoopSocket(monitor, functools.partial(self._gone, conn))
+                self._sock = conn
             return self._sock
 
-    async def _watch(self, sock: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> None:
+    def _gone(self, conn: LoopSocket, _event: list[bytes]) -> None:
         """The host's connection closed: its process is gone, and Ray restarts it at another
         address. Fail what waits for the old one now, not after the timeout; the next call
         looks the host up again."""
-        await monitor.recv_multipart()  # the only event asked for is EVENT_DISCONNECTED
-        if self._sock is not sock:
-            return
-        self._watcher = None  # this task ends here; reset must not cancel it
-        self.reset("an actor host went away; retry")
+        if self._sock is conn:
+            self.reset("an actor host went away; retry")
 
     async def _look_up(self) -> str:
         """The host's address, asked again while Ray refuses (it does while it restarts the
@@ -160,12 +152,11 @@ class WireClient:
                     raise
                 await asyncio.sleep(0.1)
 
-    async def _read(self, sock: zmq.asyncio.Socket) -> None:
-        while True:
-            rid, data = await sock.recv_multipart()
-            fut = self._waiting.pop(rid, None)
-            if fut is not None and not fut.done():
-                fut.set_result(pickle.loads(data))
+    def _answered(self, frames: list[bytes]) -> None:
+        rid, data = frames
+        fut = self._waiting.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(pickle.loads(data))
 
     async def call(self, method: str, *args: Any) -> Any:
         sock = self._sock or await self._connect()
@@ -173,7 +164,7 @@ class WireClient:
         fut: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[rid] = fut
         try:
-            await sock.send_multipart([rid, pickle.dumps((method, args), protocol=5)])
+            self._send(sock, [rid, pickle.dumps((method, args), protocol=5)], method)
             async with asyncio.timeout(self.timeout):
                 ok, value = await fut
         except TimeoutError:
@@ -189,7 +180,15 @@ class WireClient:
     async def send(self, method: str, *args: Any) -> None:
         """A one-way message: sent, not answered. Lost if the host dies before handling it."""
         sock = self._sock or await self._connect()
-        await sock.send_multipart([b"", pickle.dumps((method, args), protocol=5)])
+        self._send(sock, [b"", pickle.dumps((method, args), protocol=5)], method)
+
+    def _send(self, sock: LoopSocket, frames: list[bytes], method: str) -> None:
+        try:
+            sock.send(frames)
+        except zmq.Again:  # HWM messages unread: the host is stuck, or gone without a word
+            why = f"the host has left {HWM} messages unread; it may be restarting, retry"
+            self.reset(why)
+            raise Unavailable(f"{method} not sent: {why}") from None
 
     def reset(self, why: str = "the connection to the host was closed; retry") -> None:
         """Forget the connection: the next call looks the host up again. Calls still waiting
@@ -199,12 +198,8 @@ class WireClient:
         for fut in waiting.values():
             if not fut.done():
                 fut.set_exception(Unavailable(why))
-        for task in (self._reader, self._watcher):
-            if task is not None:
-                task.cancel()
-        self._reader = self._watcher = None
         if self._sock is not None:
-            self._sock.disable_monitor()
+            self._sock.sock.disable_monitor()
             self._sock.close()
             self._sock = None
         if self._monitor is not None:

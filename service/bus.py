@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-import zmq.asyncio
+from foureyes.service.loop_socket import LoopSocket
 
 log = logging.getLogger(__name__)
 HWM = 100_000
@@ -112,21 +112,20 @@ class Inbox:
     def __init__(self, host: str = "127.0.0.1",
                  on_event: Callable[[bytes, bytes], None] | None = None) -> None:
         self._on_event = on_event
-        self._ctx: zmq.asyncio.Context = zmq.asyncio.Context.instance()
-        self._sock = self._ctx.socket(zmq.PULL)
-        self._sock.setsockopt(zmq.RCVHWM, HWM)
-        self._sock.setsockopt(zmq.LINGER, 0)
-        port = self._sock.bind_to_random_port(f"tcp://{host}")
+        self._raw: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.PULL)
+        self._raw.setsockopt(zmq.RCVHWM, HWM)
+        self._raw.setsockopt(zmq.LINGER, 0)
+        port: int = self._raw.bind_to_random_port(f"tcp://{host}")
         self.endpoint = f"tcp://{host}:{port}"
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
+        self._sock: LoopSocket | None = None
         self.received = 0
         # The newest message per recent case topic: a watch that starts after a change was
         # pushed reads it here instead of asking the case's host.
         self._latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._sock = LoopSocket(self._raw, self._received)
 
     def subscribe(self, topic: str) -> asyncio.Queue[dict[str, Any]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -152,24 +151,22 @@ class Inbox:
         if len(self._latest) > LATEST:
             self._latest.popitem(last=False)
 
-    async def _run(self) -> None:
-        while True:
-            frames = await self._sock.recv_multipart()
-            self.received += 1
-            topic = frames[0].decode()
-            if len(frames) == 4 and self._on_event is not None:
-                self._on_event(frames[2], frames[3])
-            subs = self._subscribers.get(topic)
-            is_case = topic.startswith("case/")
-            if subs or is_case:
-                message = json.loads(frames[1])
-                if is_case:
-                    self._remember(topic, message)
-                for q in subs or ():
-                    q.put_nowait(message)
+    def _received(self, frames: list[bytes]) -> None:
+        self.received += 1
+        topic = frames[0].decode()
+        if len(frames) == 4 and self._on_event is not None:
+            self._on_event(frames[2], frames[3])
+        subs = self._subscribers.get(topic)
+        is_case = topic.startswith("case/")
+        if subs or is_case:
+            message = json.loads(frames[1])
+            if is_case:
+                self._remember(topic, message)
+            for q in subs or ():
+                q.put_nowait(message)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
+        else:
+            self._raw.close()
