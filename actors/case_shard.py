@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class DispatchPort(Protocol):
     def enqueue(self, entries: list[dict[str, Any]]) -> None: ...
+    def adopt(self, reviews: list[dict[str, Any]]) -> None: ...
     def finished(self, seat_id: str, case_id: str) -> None: ...
     def withdraw(self, case_id: str, reason: str) -> None: ...
 
@@ -205,7 +206,12 @@ class CaseShard:
             self.dispatch.withdraw(case_id, "case expired")
 
     async def resync(self) -> None:
-        """The dispatcher restarted and lost its queue: hand it every waiting case again."""
+        """The dispatcher restarted and lost its queue and its reviews: hand it every waiting
+        case again, and tell it which seat reviews which case."""
+        reviews = [{"entry": c.queue_entry(), "seat_id": c.seat_id, "details": c.details()}
+                   for c in self.cases.values() if c.state is CaseState.IN_REVIEW]
+        if reviews:
+            self.dispatch.adopt(reviews)
         waiting = [c for c in self.cases.values() if c.state in (CaseState.QUEUED,
                                                                   CaseState.OFFERED)]
         for case in waiting:

@@ -110,6 +110,15 @@ class Review:
     grace: asyncio.TimerHandle | None = None  # set while the seat is offline
 
 
+def _waiting(e: dict[str, Any]) -> Waiting:
+    """A case host's queue entry (Case.queue_entry) as the dispatcher keeps it."""
+    return Waiting(
+        e["case_id"], e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
+        e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
+        e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())),
+        escalated=e.get("escalated", False))
+
+
 class Dispatcher:
     def __init__(self, cases: CasePort, push: SeatPush, offer_timeout: float,
                  bar_own_outlet: bool = False, escalate_after: int = 3,
@@ -206,19 +215,40 @@ class Dispatcher:
             case_id = e["case_id"]
             if case_id in self.offers:
                 continue
+            # The case host queued a case this desk still sees in review: that host restarted
+            # and requeued its open cases. The review is over; the seat's room is free again.
+            self._release_review(case_id, "the case was queued again after a restart")
             old = self.queue.get(case_id)
             if old is not None and old.sla_timer is not None:
                 old.sla_timer.cancel()
-            entry = self.queue[case_id] = Waiting(
-                case_id, e["category"], e["level"], e["initiator"], frozenset(e["excluded"]),
-                e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
-                e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())),
-                escalated=e.get("escalated", False))
+            entry = self.queue[case_id] = _waiting(e)
             if case_id in self.avoid:
                 entry.declined.add(self.avoid.pop(case_id))
             if case_id in self.pinned:
                 self._offer_to(entry, self.pinned.pop(case_id))
             self._watch_sla(entry)
+        self._assign()
+
+    def adopt(self, reviews: list[dict[str, Any]]) -> None:
+        """A restarted dispatcher learns from the case hosts which seat reviews which case
+        (`entry`: the case's queue entry, `seat_id`, `details` as the seat was shown them), so
+        that the seat's room counts them and a seat gone for good lets them go. A seat it does
+        not know yet (its gateway's heartbeat comes within seconds) is treated as dropped: it
+        has `review_grace` to come back."""
+        for r in reviews:
+            case_id = r["entry"]["case_id"]
+            if case_id in self.reviews:
+                continue
+            review = self.reviews[case_id] = Review(_waiting(r["entry"]), r["seat_id"],
+                                                    r["details"])
+            seat = self.seats.get(review.seat_id)
+            if seat is not None:
+                seat.reviewing.add(case_id)
+            elif self.review_grace:
+                review.grace = asyncio.get_running_loop().call_later(
+                    self.review_grace, self._grace_over, case_id)
+            else:
+                self._end_review(case_id, f"seat {review.seat_id} is offline after a restart")
         self._assign()
 
     def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:

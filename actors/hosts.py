@@ -118,6 +118,9 @@ class _DispatchLink:
     def finished(self, seat_id: str, case_id: str) -> None:
         self.peers.dispatcher().tell("finished", seat_id, case_id)
 
+    def adopt(self, reviews: list[dict[str, Any]]) -> None:
+        self.peers.dispatcher().tell("adopt", reviews)
+
     def withdraw(self, case_id: str, reason: str) -> None:
         self.peers.dispatcher().tell("withdraw", case_id, reason)
 

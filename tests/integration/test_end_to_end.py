@@ -231,6 +231,43 @@ async def test_a_killed_case_host_is_restarted_and_the_next_request_reaches_it(s
     await seat.close()
 
 
+async def test_a_restarted_dispatcher_knows_which_seat_reviews_what(start_service):
+    """Case host 0 holds the dispatcher; the reviews of cases on other hosts survive its
+    restart, and a seat reviewing one is not offered more than its capacity."""
+    import ray
+    from foureyes.actors.shards import actor_name, shard_of
+    from foureyes.service.gateway import case_id_for
+
+    keys = (k for k in (f"rv-{i}" for i in range(1000))
+            if shard_of(case_id_for("teller", k), 2) == 1)
+    async with running(start_service, case_shards=2) as (svc, channel):
+        teller = pbg.TellerChannelStub(channel)
+        seat = await SeatClient(channel, "seat-r", "auth-r", 2, ["cash"]).connect()  # capacity 1
+        first = await teller.Authorize(withdrawal(next(keys), "60000"))
+        await seat.next_of("offer")
+        seat.accept(first.case_id)
+        assigned = (await seat.next_of("assigned")).assigned.case
+        desk = ray.get_actor(actor_name(svc.settings.instance, "cases", 0))
+        old = await desk.endpoint.remote()
+        ray.kill(desk, no_restart=False)
+        for _ in range(300):
+            with contextlib.suppress(ray.exceptions.RayError):
+                if await desk.endpoint.remote() != old:
+                    break
+            await asyncio.sleep(0.1)
+        for _ in range(100):  # the gateway's heartbeat tells the new desk of the seat
+            if (await desk.dispatch_stats.remote())["seats"]["busy"] == 1:
+                break
+            await asyncio.sleep(0.1)
+        second = await teller.Authorize(withdrawal(next(keys), "60000"))
+        await asyncio.sleep(1.0)
+        assert (await desk.dispatch_stats.remote())["queued"] == 1  # the seat is full
+        seat.decide(first.case_id, assigned.version, pb.APPROVE)
+        assert (await seat.next_of("decided")).decided.state == pb.APPROVED
+        assert (await seat.next_of("offer")).offer.case.case_id == second.case_id
+        await seat.close()
+
+
 async def test_bad_rule_file_is_refused_naming_file_and_line(tmp_path, start_service):
     rules = tmp_path / "rules"
     rules.mkdir()

@@ -69,10 +69,13 @@ def test_doc_round_trip():
 
 class FakeDispatch:
     def __init__(self):
-        self.enqueued, self.withdrawn = [], []
+        self.enqueued, self.withdrawn, self.adopted = [], [], []
 
     def enqueue(self, entries):
         self.enqueued.extend(e["case_id"] for e in entries)
+
+    def adopt(self, reviews):
+        self.adopted.extend((r["entry"]["case_id"], r["seat_id"]) for r in reviews)
 
     def finished(self, seat_id, case_id):
         pass
@@ -107,6 +110,22 @@ async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_pat
     events = await store2.events("C1")
     assert [e["kind"] for e in events] == ["created", "offered", "review-started", "requeued"]
     await store2.close()
+
+
+async def test_a_restarted_dispatcher_gets_the_waiting_cases_and_who_reviews_what(tmp_path):
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    dispatch = FakeDispatch()
+    shard = CaseShard(store, dispatch, lambda u, e: None)
+    await shard.create([spec("offered"), spec("reviewed"), spec("queued")])
+    await shard.offered("offered", "seat-a")
+    await shard.begin_review("reviewed", "seat-b", "auth-2")
+    dispatch.enqueued.clear()
+    await shard.resync()
+    assert sorted(dispatch.enqueued) == ["offered", "queued"]
+    assert dispatch.adopted == [("reviewed", "seat-b")]
+    assert shard.cases["offered"].state.value == "QUEUED"  # its offer lapsed with the old desk
+    await store.close()
 
 
 async def test_reused_idempotency_key_with_other_content_is_refused(tmp_path):

@@ -223,6 +223,39 @@ async def test_a_seat_not_back_within_the_grace_time_loses_its_review():
     assert ("requeue", "C1") in d.cases.calls and not d.reviews
 
 
+def review(case_id, seat_id):
+    return {"entry": entry(case_id), "seat_id": seat_id, "details": {"case_id": case_id}}
+
+
+async def test_a_restarted_dispatcher_counts_adopted_reviews_against_their_seats():
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.adopt([review("C1", "s1")])
+    d.enqueue([entry("C2")])
+    assert pushes == []  # s1 is full: it still reviews C1
+    d.finished("s1", "C1")
+    assert pushes == [("s1", "offer", "C2")]
+
+
+async def test_an_adopted_review_whose_seat_does_not_come_back_is_queued_again():
+    d, _ = make(review_grace=0.05)
+    d.adopt([review("C1", "s-gone")])
+    assert ("requeue", "C1") not in d.cases.calls
+    await asyncio.sleep(0.1)
+    assert ("requeue", "C1") in d.cases.calls and not d.reviews
+
+
+async def test_a_case_queued_again_while_in_review_frees_its_seat():
+    """Its case host restarted and queued its open cases again."""
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    await d.accept("s1", "C1")
+    d.enqueue([entry("C1")])
+    assert pushes[-2:] == [("s1", "revoked", "C1"), ("s1", "offer", "C1")]
+    assert d.seats["s1"].reviewing == set() and d.seats["s1"].offered == {"C1"}
+
+
 async def test_reassign_moves_a_case_to_the_named_seat_even_beyond_its_capacity():
     d, pushes = make()
     d.login("boss", "sup-1", 0, [], "gw", supervisor=True)
