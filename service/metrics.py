@@ -32,10 +32,17 @@ class Metrics:
                                  ["verdict"], registry=self.registry)
 
         self._categories: set[str] = set()
+        # (channel, outcome) → its counter and histogram: `labels` takes a lock and builds a
+        # key on every call, and every request reports
+        self._by_request: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def observe_request(self, channel: str, outcome: str, seconds: float) -> None:
-        self.requests.labels(channel, outcome).inc()
-        self.latency.labels(channel, outcome).observe(seconds)
+        children = self._by_request.get((channel, outcome))
+        if children is None:
+            children = self._by_request[channel, outcome] = (
+                self.requests.labels(channel, outcome), self.latency.labels(channel, outcome))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_stats(self, case_stats: list[dict[str, int]], dispatch: dict[str, Any]) -> None:
         totals = dict.fromkeys(CASE_STATES, 0)
