@@ -168,13 +168,18 @@ class Dispatcher:
         for case_id in list(seat.offered):
             self._take_back(case_id, "seat went offline", notify_seat=False)
         for case_id in seat.reviewing:
-            review = self.reviews.get(case_id)
-            if self.review_grace and review is not None:
-                review.grace = asyncio.get_running_loop().call_later(
-                    self.review_grace, self._grace_over, case_id)
-            else:
-                self._end_review(case_id, f"seat {seat_id} went offline during review")
+            self._seat_offline(case_id, f"seat {seat_id} went offline during review")
         self._assign()
+
+    def _seat_offline(self, case_id: str, why: str) -> None:
+        """The seat reviewing the case is not here: it has `review_grace` to come back, or
+        the case is queued again at once."""
+        review = self.reviews.get(case_id)
+        if self.review_grace and review is not None:
+            review.grace = asyncio.get_running_loop().call_later(
+                self.review_grace, self._grace_over, case_id)
+        else:
+            self._end_review(case_id, why)
 
     def _grace_over(self, case_id: str) -> None:
         review = self.reviews.get(case_id)
@@ -244,11 +249,8 @@ class Dispatcher:
             seat = self.seats.get(review.seat_id)
             if seat is not None:
                 seat.reviewing.add(case_id)
-            elif self.review_grace:
-                review.grace = asyncio.get_running_loop().call_later(
-                    self.review_grace, self._grace_over, case_id)
             else:
-                self._end_review(case_id, f"seat {review.seat_id} is offline after a restart")
+                self._seat_offline(case_id, f"seat {review.seat_id} is offline after a restart")
         self._assign()
 
     def withdraw(self, case_id: str, reason: str = "case cancelled") -> None:

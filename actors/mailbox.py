@@ -11,13 +11,12 @@ their failures.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from foureyes.actors.wire import WireClient
-from foureyes.errors import FoureyesError, Unavailable
+from foureyes.actors.wire import WireClient, invoke
+from foureyes.errors import Unavailable
 from foureyes.service.batching import Batcher
 
 log = logging.getLogger(__name__)
@@ -65,10 +64,10 @@ class LocalMailbox:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def ask(self, method: str, *args: Any) -> Any:
-        return await _call(self._host, method, args)
+        return await invoke(self._host, method, args, "message")
 
     def tell(self, method: str, *args: Any) -> None:
-        _run_told(self._tasks, _call(self._host, method, args), "an actor in this process")
+        _run_told(self._tasks, invoke(self._host, method, args, "message"), "an actor in this process")
 
 
 def _run_told(tasks: set[asyncio.Task[Any]], told: Coroutine[Any, Any, Any], to: str) -> None:
@@ -85,16 +84,9 @@ def _run_told(tasks: set[asyncio.Task[Any]], told: Coroutine[Any, Any, Any], to:
     task.add_done_callback(done)
 
 
-async def _call(host: object, method: str, args: tuple[Any, ...]) -> Any:
-    if method.startswith("_"):
-        raise FoureyesError(f"no such message: {method}")
-    answer = getattr(host, method)(*args)
-    return await answer if inspect.isawaitable(answer) else answer
-
-
 async def deliver(host: object, batch: list[Message]) -> list[Any]:
     """Run a batch of messages on `host` concurrently; each answer is a value or the error."""
-    answers = await asyncio.gather(*(_call(host, m, a) for m, a in batch),
+    answers = await asyncio.gather(*(invoke(host, m, a, "message") for m, a in batch),
                                    return_exceptions=True)
     return [Unavailable(f"{m} was interrupted") if isinstance(x, BaseException)
             and not isinstance(x, Exception) else x for (m, _), x in zip(batch, answers, strict=True)]

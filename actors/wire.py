@@ -63,10 +63,7 @@ class WireServer:
     async def _answer(self, caller: bytes, rid: bytes, payload: bytes) -> None:
         method, args = pickle.loads(payload)
         try:
-            if method.startswith("_"):
-                raise FoureyesError(f"no such call: {method}")
-            value = getattr(self.target, method)(*args)
-            reply: tuple[bool, Any] = (True, await value if inspect.isawaitable(value) else value)
+            reply: tuple[bool, Any] = (True, await invoke(self.target, method, args))
         except Exception as e:
             reply = (False, e)
         if not rid:
@@ -86,6 +83,16 @@ class WireServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+async def invoke(target: object, method: str, args: tuple[Any, ...], noun: str = "call"
+                 ) -> Any:
+    """`target.method(*args)`, awaited if it is a coroutine. Private methods (a leading `_`)
+    are refused: only a host's public methods are messages."""
+    if method.startswith("_"):
+        raise FoureyesError(f"no such {noun}: {method}")
+    answer = getattr(target, method)(*args)
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 def _log_failures(method: str, reply: tuple[bool, Any]) -> None:
