@@ -142,7 +142,10 @@ class Dispatcher:
 
     def login(self, seat_id: str, operator_id: str, level: int, skills: list[str],
               gateway_id: str, capacity: int = 1, outlet: str = "",
-              scope: list[str] | None = None, supervisor: bool = False) -> None:
+              scope: list[str] | None = None, supervisor: bool = False,
+              stream_kept: bool = False) -> None:
+        """`stream_kept`: the seat's stream never broke (a restarted dispatcher relearns the
+        seat from its gateway's heartbeat), so the seat already shows what it reviews."""
         old = self.seats.get(seat_id)
         if old is not None and old.tasks:
             self.logout(seat_id)  # a new session of the same seat starts clean
@@ -156,7 +159,8 @@ class Dispatcher:
                 review.grace.cancel()
                 review.grace = None
                 seat.reviewing.add(review.entry.case_id)
-                self.push(gateway_id, seat_id, {"type": "assigned", "case": review.details})
+                if not stream_kept:
+                    self.push(gateway_id, seat_id, {"type": "assigned", "case": review.details})
         self._assign()
 
     def logout(self, seat_id: str, gateway_id: str = "") -> None:

@@ -241,7 +241,7 @@ class CaseHost(_Served):
         self.outbox.attach(gateway_id, endpoint)
         for seat in seats or []:
             if seat["seat_id"] not in self._desk().seats:
-                self._desk().login(**seat, gateway_id=gateway_id)
+                self._desk().login(**seat, gateway_id=gateway_id, stream_kept=True)
 
     def dispatch_stats(self) -> dict[str, Any]:
         return self._desk().stats()

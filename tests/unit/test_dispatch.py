@@ -245,6 +245,17 @@ async def test_an_adopted_review_whose_seat_does_not_come_back_is_queued_again()
     assert ("requeue", "C1") in d.cases.calls and not d.reviews
 
 
+async def test_a_seat_relearned_from_its_gateway_is_not_assigned_its_review_again():
+    """Its stream never broke: it shows the case already. A seat that connects again is
+    shown it once more."""
+    d, pushes = make(review_grace=5.0)
+    d.adopt([review("C1", "s1"), review("C2", "s2")])
+    d.login("s1", "a1", 1, ["cash"], "gw", stream_kept=True)
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    assert pushes == [("s2", "assigned", "C2")]
+    assert d.seats["s1"].reviewing == {"C1"} and d.reviews["C1"].grace is None
+
+
 async def test_a_case_queued_again_while_in_review_frees_its_seat():
     """Its case host restarted and queued its open cases again."""
     d, pushes = make()
