@@ -12,8 +12,9 @@ made on, so a late or repeated decision is refused instead of applied twice.
 from __future__ import annotations
 
 import enum
+import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from foureyes.errors import Conflict, InvalidRequest, PermissionDenied
@@ -71,6 +72,9 @@ class CaseSpec:
     units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
 
 
+_SPEC_FIELDS = tuple(f.name for f in fields(CaseSpec))
+
+
 @dataclass
 class Case:
     spec: CaseSpec
@@ -85,8 +89,10 @@ class Case:
     returned_by: str = ""  # the seat that returned the case for supplement: it gets it back
     escalated: bool = False  # served before ordinary cases from now on
     supplemented: list[str] = field(default_factory=list)
-    # the spec never changes, so its document is built once
+    # The spec never changes, so its document and its JSON (most of a stored row's text) are
+    # made once. The document shares the spec's lists and dicts: nothing changes those either.
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    _spec_json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def case_id(self) -> str:
@@ -198,11 +204,14 @@ class Case:
     # --------------------------------------------------------------------- views
 
     def to_doc(self) -> dict[str, Any]:
-        # Called twice per transition (undo copy, then the stored row): dataclasses.asdict's
-        # deep copy of the never-changing spec was a tenth of a case host's time.
+        # Called for each transition's undo copy. dataclasses.asdict deep-copies: 94 µs for a
+        # bundled-rules spec, against 2 µs for this.
         if self._spec_doc is None:
-            self._spec_doc = asdict(self.spec)
-        return {"spec": self._spec_doc, "state": self.state.value, "version": self.version,
+            self._spec_doc = {name: getattr(self.spec, name) for name in _SPEC_FIELDS}
+        return {"spec": self._spec_doc, **self._state_doc()}
+
+    def _state_doc(self) -> dict[str, Any]:
+        return {"state": self.state.value, "version": self.version,
                 "seat_id": self.seat_id, "reviewer": self.reviewer,
                 "approvals": list(self.approvals), "reason_code": self.reason_code,
                 "reason_text": self.reason_text, "missing": list(self.missing),
@@ -210,10 +219,23 @@ class Case:
                 "escalated": self.escalated,
                 "case_id": self.case_id, "open": self.open}
 
+    def to_row(self) -> dict[str, Any]:
+        """The current-state row: to_doc() as JSON in `doc`, the spec's part serialized once
+        (a bundled-rules case: 19 µs a transition for the whole document, 5 µs without the
+        spec)."""
+        if self._spec_json is None:
+            self._spec_json = json.dumps(self.to_doc()["spec"], ensure_ascii=False)
+        state = self._state_doc()
+        rest = json.dumps(state, ensure_ascii=False)
+        return {"case_id": self.case_id, "state": state["state"], "version": self.version,
+                "open": state["open"], "doc": f'{{"spec": {self._spec_json}, {rest[1:]}'}
+
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Case:
+        spec = doc["spec"]
         return cls(
-            spec=CaseSpec(**doc["spec"]), state=CaseState(doc["state"]), version=doc["version"],
+            spec=CaseSpec(**{**spec, "units": tuple(spec.get("units", ()))}),  # JSON: a list
+            state=CaseState(doc["state"]), version=doc["version"],
             seat_id=doc["seat_id"], reviewer=doc["reviewer"], approvals=list(doc["approvals"]),
             reason_code=doc["reason_code"], reason_text=doc["reason_text"],
             missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),

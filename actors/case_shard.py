@@ -64,7 +64,7 @@ class CaseShard:
         if not changes:
             return
         try:
-            await self.store.save([(case.to_doc(), event) for case, event in changes])
+            await self.store.save([(case.to_row(), event) for case, event in changes])
         except Exception:
             for case_id, doc in before.items():
                 if doc is None:

@@ -18,6 +18,7 @@ otherwise they are queued again. Plain Python: the Ray host wires in the case sh
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -117,6 +118,10 @@ def _waiting(e: dict[str, Any]) -> Waiting:
         e["priority"], e["created_at"], e["deadline"], e["details"], e.get("channel", ""),
         e.get("preferred", ""), e.get("outlet", ""), frozenset(e.get("units", ())),
         escalated=e.get("escalated", False))
+
+
+def _load(seat: Seat) -> tuple[int, float]:
+    return len(seat.offered) + len(seat.reviewing), seat.last_assigned
 
 
 class Dispatcher:
@@ -463,9 +468,12 @@ class Dispatcher:
     def _assign(self) -> None:
         if not self.queue:
             return
-        free = [s for s in self.seats.values() if s.free]
+        # inline, not Seat.free: this runs for every queued case over every seat
+        free = [s for s in self.seats.values()
+                if not s.away and len(s.offered) + len(s.reviewing) < s.capacity]
         if not free:  # the usual case under load: no need to sort the queue
             return
+        free.sort(key=_load)  # the least busy first, then the longest without a new case
         # First every case to a seat that has not passed on it; only then may a seat that
         # declined (or let an offer time out) see the same case again, so that one declined
         # case does not keep a seat from the others.
@@ -476,8 +484,9 @@ class Dispatcher:
                 seat = self._pick(entry, free, second_round)
                 if seat is not None:
                     self._offer(entry, seat)
-                    if not seat.free:
-                        free.remove(seat)
+                    free.remove(seat)
+                    if seat.free:  # its load changed: back in its place in the order
+                        bisect.insort(free, seat, key=_load)
 
     def _offer_to(self, entry: Waiting, seat_id: str) -> None:
         """A supervisor's choice: offered even beyond the seat's capacity or while away."""
@@ -516,15 +525,22 @@ class Dispatcher:
         return ""
 
     def _pick(self, entry: Waiting, free: list[Seat], second_round: bool) -> Seat | None:
-        able = [s for s in free if not self._why_not(s, entry)]
-        fresh = [s for s in able if s.seat_id not in entry.declined]
-        back = next((s for s in fresh if s.seat_id == entry.preferred), None)
-        if back is not None:  # a supplemented case goes back to the seat that returned it
+        """The first able seat in `free` (least busy first) that has not passed on the case.
+        A supplemented case goes back to the seat that returned it, if that seat is free."""
+        back = self.seats.get(entry.preferred) if entry.preferred else None
+        if (back is not None and back.free and back.seat_id not in entry.declined
+                and not self._why_not(back, entry)):
             return back
-        if not fresh and able and second_round:
+        passed = None  # the first able seat that has passed on it
+        for seat in free:
+            if self._why_not(seat, entry):
+                continue
+            if seat.seat_id not in entry.declined:
+                return seat
+            passed = passed or seat
+        if passed is not None and second_round:
             entry.declined.clear()  # every able seat has passed on it once: another round
-            fresh = able
-        return min(fresh, key=lambda s: (s.tasks, s.last_assigned)) if fresh else None
+        return passed if second_round else None
 
     def stats(self) -> dict[str, Any]:
         presence = {"available": 0, "busy": 0, "away": 0,

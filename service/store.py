@@ -157,13 +157,14 @@ class CaseStore:
         await self.db.open()
 
     async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        """Each change is (case document, event); both land in one grouped commit."""
+        """Each change is (current-state row, event); all land in one grouped commit. A row
+        (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON."""
         statements: list[Statement] = []
-        for doc, event in changes:
+        for row, event in changes:
             statements.append((
                 "INSERT INTO case_events (case_id, version, at, kind, state, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (doc["case_id"], event["version"], event["at"], event["kind"], event["state"],
+                (row["case_id"], event["version"], event["at"], event["kind"], event["state"],
                  json.dumps(event.get("data", {}), ensure_ascii=False)),
             ))
             statements.append((
@@ -171,8 +172,8 @@ class CaseStore:
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(case_id) DO UPDATE SET state=excluded.state, "
                 "version=excluded.version, open=excluded.open, updated_at=excluded.updated_at, "
                 "doc=excluded.doc",
-                (doc["case_id"], doc["state"], doc["version"], int(doc["open"]), event["at"],
-                 json.dumps(doc, ensure_ascii=False)),
+                (row["case_id"], row["state"], row["version"], int(row["open"]), event["at"],
+                 row["doc"]),
             ))
         await self.db.write(statements)
 

@@ -1,5 +1,6 @@
 """The case state machine and its shard, on a real SQLite file (no Ray)."""
 
+import json
 import time
 
 import pytest
@@ -65,6 +66,18 @@ def test_doc_round_trip():
     case = Case(spec())
     case.create()
     assert Case.from_doc(case.to_doc()) == case
+
+
+def test_the_stored_row_is_the_document_as_json_after_every_transition():
+    case = Case(spec())
+    for step in (case.create, lambda: case.offer("seat-a"),
+                 lambda: case.begin_review("seat-a", "auth-1")):
+        step()
+        row = case.to_row()
+        assert json.loads(row["doc"]) == json.loads(json.dumps(case.to_doc()))
+        assert Case.from_doc(json.loads(row["doc"])) == case
+        assert (row["state"], row["version"], row["open"]) == (case.state.value, case.version,
+                                                               True)
 
 
 class FakeDispatch:
