@@ -67,6 +67,31 @@ async def test_priority_orders_the_queue_and_least_recently_assigned_seat_wins()
     assert pushes[-1] == ("s2", "offer", "low")
 
 
+async def test_a_declined_case_goes_to_another_seat_and_back_only_when_none_is_left():
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    d.login("s3", "a3", 1, ["cash"], "gw")
+    d.enqueue([entry("C1")])
+    d.decline("s1", "C1")  # s2 and s3 have not passed on it: s2, the first of them
+    d.decline("s2", "C1")
+    d.decline("s3", "C1")  # every able seat has passed: another round, least recent first
+    assert [p for p in pushes if p[1] == "offer"] == [
+        ("s1", "offer", "C1"), ("s2", "offer", "C1"), ("s3", "offer", "C1"),
+        ("s1", "offer", "C1")]
+
+
+async def test_a_supplemented_case_goes_back_to_the_seat_that_returned_it():
+    d, pushes = make()
+    d.login("s1", "a1", 1, ["cash"], "gw")
+    d.login("s2", "a2", 1, ["cash"], "gw")
+    d.enqueue([entry("C0")])  # s1 has had a case more recently than s2
+    d.decline("s1", "C0")
+    d.withdraw("C0")
+    d.enqueue([{**entry("C1"), "preferred": "s1"}])
+    assert pushes[-1] == ("s1", "offer", "C1")
+
+
 async def test_timeout_moves_offer_to_next_seat():
     d, pushes = make(timeout=0.05)
     d.login("s1", "a1", 1, ["cash"], "gw")
