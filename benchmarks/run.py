@@ -8,7 +8,9 @@
 (c) rules: evaluation time per request, bundled and 500 generated rules, next to raw
     durable_rules posting the same facts (benchmarks/rules.py);
 (d) seats: 50 seats with random review times under a Poisson flow swept towards their
-    capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py).
+    capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py);
+(e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
+    the one-seat center (benchmarks/dispatch.py).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import bare, rules, seats
+from foureyes.benchmarks import bare, dispatch, rules, seats
 from foureyes.benchmarks.load import run_in_child
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "fast", "cases", "seats")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -60,6 +62,8 @@ async def main(args: argparse.Namespace) -> None:
         print("(c) ", end="")
         rules.main()
         print()
+    if "dispatch" in only:
+        print(f"(e) {await dispatch.table()}\n")
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     if "fast" in only:
