@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a new machine: sets up .venv on first use, then
 #   bash run.sh serve [flags]   run the service on its embedded defaults (see --help)
-#   bash run.sh test            checks (generated code, ruff, mypy) and the whole test suite
+#   bash run.sh test            checks (generated code, ruff, mypy, import layers) and the whole test suite
 #   bash run.sh bench           the benchmarks
 #   bash run.sh <anything>      passed to the `foureyes` command (demo, rules check DIR, ...)
 set -euo pipefail
@@ -25,6 +25,8 @@ case "$cmd" in
     pkgroot=$(mktemp -d) && ln -s "$PWD" "$pkgroot/foureyes"
     MYPYPATH="$pkgroot" "$VENV/bin/mypy" --config-file pyproject.toml -p foureyes
     rm -rf "$pkgroot"
+    # the layers of DESIGN.md "Layout" and protobuf only at the edge (pyproject.toml)
+    "$VENV/bin/lint-imports" --no-cache
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   bench)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from foureyes.actors.case import Case, CaseSpec, CaseState, Verdict
 from foureyes.errors import Conflict, NotFound
-from foureyes.service.store import CaseStore
+from foureyes.store.cases import CaseStore
 
 log = logging.getLogger(__name__)
 

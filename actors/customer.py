@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
-from foureyes.service.store import CustomerStore
+from foureyes.store.customers import CustomerStore
 
 
 def start_of_day(now: float) -> float:

@@ -22,13 +22,14 @@ from foureyes.actors.case import CaseSpec
 from foureyes.actors.case_shard import CaseShard
 from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
-from foureyes.actors.mailbox import LocalMailbox, Mailbox, Message, deliver
+from foureyes.actors.heap import settle_heap
 from foureyes.actors.shards import actor_name, shard_of
-from foureyes.actors.wire import WireClient, WireServer
 from foureyes.errors import FoureyesError, Unavailable
-from foureyes.service.bus import Outbox
-from foureyes.service.heap import settle_heap
-from foureyes.service.store import CaseStore, CustomerStore
+from foureyes.messaging.bus import Outbox
+from foureyes.messaging.mailbox import LocalMailbox, Mailbox, Message, deliver
+from foureyes.messaging.wire import WireClient, WireServer
+from foureyes.store.cases import CaseStore
+from foureyes.store.customers import CustomerStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

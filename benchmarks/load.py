@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from foureyes.actors.heap import settle_heap
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
-from foureyes.service.heap import settle_heap
 from foureyes.service.seat_client import SeatClient
 
 _keys = itertools.count()

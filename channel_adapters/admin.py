@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
+from foureyes.gateway.gateway import Gateway
+from foureyes.gateway.rule_registry import Activation
 from foureyes.protos import foureyes_pb2 as pb
-from foureyes.service.gateway import Gateway
-from foureyes.service.rule_registry import Activation
 
 
 def _version(a: Activation, active: str) -> pb.RuleSetVersion:

@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 from foureyes.channel_adapters.convert import channel_request, decision_to_proto, update_to_proto
 from foureyes.errors import InvalidRequest
+from foureyes.gateway.gateway import ChannelRequest, Gateway
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
-from foureyes.service.gateway import ChannelRequest, Gateway
 
 
 class _ChannelBase:

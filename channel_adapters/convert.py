@@ -7,9 +7,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from foureyes.errors import InvalidRequest
+from foureyes.gateway.gateway import Answer, ChannelRequest
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.rules.model import Decision, ImageNode, Outcome
-from foureyes.service.gateway import Answer, ChannelRequest
 
 _COMBINATION = {"all_of": pb.ImageRequirement.ALL_OF, "any_of": pb.ImageRequirement.ANY_OF}
 

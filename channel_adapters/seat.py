@@ -20,9 +20,9 @@ from foureyes.actors.case import Verdict
 from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
 from foureyes.channel_adapters.errors import status_of
 from foureyes.errors import FoureyesError, InvalidRequest
+from foureyes.gateway.gateway import Gateway, SeatLogin
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
-from foureyes.service.gateway import Gateway, SeatLogin
 
 _VERDICTS = {pb.APPROVE: Verdict.APPROVE, pb.REJECT: Verdict.REJECT, pb.RETURN: Verdict.RETURN}
 _PRESENCE = {"available": pb.AVAILABLE, "busy": pb.BUSY, "away": pb.AWAY, "offline": pb.OFFLINE}

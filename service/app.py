@@ -10,20 +10,20 @@ from typing import Any
 
 import grpc
 import ray
+from foureyes.actors.heap import settle_heap
 from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import ErrorInterceptor
 from foureyes.channel_adapters.seat import SeatAdapter
+from foureyes.gateway.gateway import Gateway
+from foureyes.gateway.metrics import Metrics
+from foureyes.gateway.rule_registry import RuleRegistry
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
-from foureyes.service import layout
-from foureyes.service.gateway import Gateway
-from foureyes.service.heap import settle_heap
-from foureyes.service.metrics import Metrics
-from foureyes.service.rule_registry import RuleRegistry
 from foureyes.service.settings import Settings
+from foureyes.store import layout
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
@@ -62,7 +62,7 @@ class Service:
             self._own_ray = True
         await self._start_hosts()
         self.metrics = Metrics()
-        self.gateway = Gateway(s, s.instance, registry, book, self.metrics)
+        self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics)
         await self.gateway.start()
         self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor()])
         foureyes_pb2_grpc.add_TellerChannelServicer_to_server(TellerAdapter(self.gateway), server)

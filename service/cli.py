@@ -11,8 +11,8 @@ from pathlib import Path
 
 from foureyes.errors import RuleSetError
 from foureyes.service import rules_cli
-from foureyes.service.layout import LayoutMismatch
 from foureyes.service.settings import Settings
+from foureyes.store.layout import LayoutMismatch
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,7 +128,7 @@ def _moment(text: str) -> float:
 
 
 def replay_cmd(args: argparse.Namespace) -> int:
-    from foureyes.service.store import DecisionLog
+    from foureyes.store.decisions import DecisionLog
 
     book = RuleBook.load(args.dir)
     start = _moment(args.since)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from foureyes.gateway.settings import GatewaySettings
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -25,6 +27,10 @@ class Settings:
     review_grace: float = 20.0  # seconds a dropped seat keeps the cases it is reviewing
     seat_heartbeat_timeout: float = 30.0  # a seat silent this long is logged out; 0: never
     instance: str = field(default="", compare=False)  # names this run's Ray actors
+
+    def gateway(self) -> GatewaySettings:
+        return GatewaySettings(self.host, self.feed_port, self.data_dir, self.case_shards,
+                               self.customer_shards, self.seat_heartbeat_timeout)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -236,7 +236,7 @@ async def test_a_restarted_dispatcher_knows_which_seat_reviews_what(start_servic
     restart, and a seat reviewing one is not offered more than its capacity."""
     import ray
     from foureyes.actors.shards import actor_name, shard_of
-    from foureyes.service.gateway import case_id_for
+    from foureyes.gateway.gateway import case_id_for
 
     keys = (k for k in (f"rv-{i}" for i in range(1000))
             if shard_of(case_id_for("teller", k), 2) == 1)

@@ -7,7 +7,7 @@ import pytest
 from foureyes.actors.case import Case, CaseSpec, CaseState, Verdict
 from foureyes.actors.case_shard import CaseShard
 from foureyes.errors import Conflict, PermissionDenied
-from foureyes.service.store import CaseStore
+from foureyes.store.cases import CaseStore
 
 
 def spec(case_id="C1", approvers=1, fingerprint="f1") -> CaseSpec:

@@ -1,7 +1,7 @@
 """History windows kept by the customer's actor, on a real SQLite file."""
 
 from foureyes.actors.customer import CustomerShard, Observation, start_of_day
-from foureyes.service.store import CustomerStore
+from foureyes.store.customers import CustomerStore
 
 HOUR = 3600
 WINDOWS = {"transfers_1h": HOUR, "cash_today": 0}

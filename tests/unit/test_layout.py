@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from foureyes.service import layout
-from foureyes.service.layout import LayoutMismatch
+from foureyes.store import layout
+from foureyes.store.layout import LayoutMismatch
 
 
 def test_first_start_records_the_defaults_and_later_starts_keep_them(tmp_path, monkeypatch):

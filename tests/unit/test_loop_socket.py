@@ -3,7 +3,7 @@
 import asyncio
 
 import zmq
-from foureyes.service.loop_socket import LoopSocket
+from foureyes.messaging.loop_socket import LoopSocket
 
 
 def pair():

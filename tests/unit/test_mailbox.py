@@ -3,9 +3,9 @@
 import asyncio
 
 import pytest
-from foureyes.actors.mailbox import LocalMailbox, Mailbox, deliver
-from foureyes.actors.wire import WireClient, WireServer
 from foureyes.errors import Conflict, FoureyesError
+from foureyes.messaging.mailbox import LocalMailbox, Mailbox, deliver
+from foureyes.messaging.wire import WireClient, WireServer
 
 
 class Desk:

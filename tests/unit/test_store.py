@@ -4,7 +4,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from foureyes.service.store import Database
+from foureyes.store.database import Database
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
 INSERT = "INSERT INTO t (k, v) VALUES (?, ?)"

@@ -3,8 +3,8 @@
 import asyncio
 
 import pytest
-from foureyes.actors.wire import WireClient, WireServer
 from foureyes.errors import Conflict, FoureyesError, Unavailable
+from foureyes.messaging.wire import WireClient, WireServer
 
 
 class Host:

@@ -22,14 +22,14 @@ from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import shard_of
 from foureyes.errors import InvalidRequest
+from foureyes.gateway.metrics import Metrics
+from foureyes.gateway.rule_registry import Activation, RuleRegistry
+from foureyes.gateway.settings import GatewaySettings
+from foureyes.messaging.batching import Batcher
+from foureyes.messaging.bus import Feed, Inbox
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
-from foureyes.service.batching import Batcher
-from foureyes.service.bus import Feed, Inbox
-from foureyes.service.metrics import Metrics
-from foureyes.service.rule_registry import Activation, RuleRegistry
-from foureyes.service.settings import Settings
-from foureyes.service.store import DecisionLog
+from foureyes.store.decisions import DecisionLog
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -91,7 +91,7 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, instance: str, registry: RuleRegistry, book: RuleBook,
+    def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
                  metrics: Metrics) -> None:
         self.settings = settings
         self.instance = instance

@@ -27,7 +27,7 @@ from typing import Any
 
 import zmq
 from foureyes.errors import FoureyesError, Unavailable
-from foureyes.service.loop_socket import LoopSocket
+from foureyes.messaging.loop_socket import LoopSocket
 
 log = logging.getLogger(__name__)
 HWM = 100_000

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from foureyes.actors.wire import WireClient, invoke
 from foureyes.errors import Unavailable
-from foureyes.service.batching import Batcher
+from foureyes.messaging.batching import Batcher
+from foureyes.messaging.wire import WireClient, invoke
 
 log = logging.getLogger(__name__)
 

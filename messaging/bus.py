@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-from foureyes.service.loop_socket import LoopSocket
+from foureyes.messaging.loop_socket import LoopSocket
 
 log = logging.getLogger(__name__)
 HWM = 100_000

@@ -1,0 +1,90 @@
+"""The case journal: every event of every case, and each case's current state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from foureyes.store.database import Database, Statement
+
+CASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    case_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_open ON cases(open) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS case_events (
+    case_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
+"""
+
+
+class CaseStore:
+    """Cases as an append-only event journal plus a current-state row per case."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Each change is (current-state row, event); all land in one grouped commit. A row
+        (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON."""
+        statements: list[Statement] = []
+        for row, event in changes:
+            statements.append((
+                "INSERT INTO case_events (case_id, version, at, kind, state, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (row["case_id"], event["version"], event["at"], event["kind"], event["state"],
+                 json.dumps(event.get("data", {}), ensure_ascii=False)),
+            ))
+            statements.append((
+                "INSERT INTO cases (case_id, state, version, open, updated_at, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(case_id) DO UPDATE SET state=excluded.state, "
+                "version=excluded.version, open=excluded.open, updated_at=excluded.updated_at, "
+                "doc=excluded.doc",
+                (row["case_id"], row["state"], row["version"], int(row["open"]), event["at"],
+                 row["doc"]),
+            ))
+        await self.db.write(statements)
+
+    async def open_cases(self) -> list[dict[str, Any]]:
+        rows = await self.db.read("SELECT doc FROM cases WHERE open = 1")
+        return [json.loads(r[0]) for r in rows]
+
+    def get(self, case_id: str) -> dict[str, Any] | None:
+        rows = self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(case_ids), 500):  # SQLite caps bound parameters per statement
+            chunk = case_ids[i:i + 500]
+            rows = self.db.look_up(
+                f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
+                chunk)
+            found.update((cid, json.loads(doc)) for cid, doc in rows)
+        return found
+
+    async def events(self, case_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.read(
+            "SELECT version, at, kind, state, data FROM case_events WHERE case_id = ? ORDER BY version",
+            (case_id,))
+        return [{"version": v, "at": at, "kind": k, "state": s, "data": json.loads(d)}
+                for v, at, k, s, d in rows]
+
+    async def close(self) -> None:
+        await self.db.close()
