@@ -29,14 +29,20 @@ class DispatchPort(Protocol):
 
 
 Publish = Callable[[dict[str, Any], dict[str, Any]], None]  # (update, event)
+Push = Callable[[str, str, dict[str, Any]], None]  # (gateway id, seat id, message)
+
+
+def _nowhere(gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
+    """No seat is reachable (a shard on its own, in a unit test)."""
 
 
 class CaseShard:
     def __init__(self, store: CaseStore, dispatch: DispatchPort, publish: Publish,
-                 expire_after: float = 0.0) -> None:
+                 expire_after: float = 0.0, push: Push = _nowhere) -> None:
         self.store = store
         self.dispatch = dispatch
         self.publish = publish
+        self.push = push
         self.expire_after = expire_after  # seconds from creation; 0: never
         self.cases: dict[str, Case] = {}  # open cases; finished ones are read from the store
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
@@ -134,11 +140,18 @@ class CaseShard:
     async def get(self, case_id: str) -> dict[str, Any]:
         return self._get(case_id).update()
 
-    async def offered(self, case_id: str, seat_id: str) -> None:
+    async def offered(self, case_id: str, seat_id: str, gateway_id: str,
+                      expires_in_ms: int) -> None:
+        """The dispatcher chose a seat. The offer goes to the seat from here, once committed,
+        so it shows the version the case is at (the dispatcher's copy is the queued one)."""
         def step(case: Case) -> dict[str, Any] | None:
             return case.offer(seat_id) if case.state is CaseState.QUEUED else None
 
-        await self._apply(case_id, step)
+        case = await self._apply(case_id, step)
+        if case.state is CaseState.OFFERED and case.seat_id == seat_id:
+            self.push(gateway_id, seat_id, {"type": "offer", "case_id": case_id,
+                                            "case": case.details(),
+                                            "expires_in_ms": expires_in_ms})
 
     async def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
         await self._apply(case_id, lambda c: c.offer_lapsed(seat_id, why))

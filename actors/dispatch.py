@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class CasePort(Protocol):
-    def offered(self, case_id: str, seat_id: str) -> None: ...
+    # commits the offer, then shows it to the seat through `gateway_id`
+    def offered(self, case_id: str, seat_id: str, gateway_id: str, expires_in_ms: int) -> None: ...
     def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None: ...
     def requeue(self, case_id: str, why: str) -> None: ...
     def escalate(self, case_id: str, why: str) -> None: ...
@@ -86,7 +87,7 @@ class Waiting:
     priority: int
     created_at: float
     deadline: float
-    details: dict[str, Any]  # shown to the seat with the offer
+    details: dict[str, Any]  # as queued; supervisors see them with an escalation
     channel: str = ""
     preferred: str = ""  # the seat that returned the case for supplement
     outlet: str = ""
@@ -505,10 +506,8 @@ class Dispatcher:
             self.offer_timeout, self._expire, entry.case_id, seat.seat_id)
         self.offers[entry.case_id] = (entry, seat.seat_id, timer)
         self.offers_made += 1
-        self.cases.offered(entry.case_id, seat.seat_id)
-        self.push(seat.gateway_id, seat.seat_id,
-                  {"type": "offer", "case_id": entry.case_id, "case": entry.details,
-                   "expires_in_ms": int(self.offer_timeout * 1000)})
+        self.cases.offered(entry.case_id, seat.seat_id, seat.gateway_id,
+                           int(self.offer_timeout * 1000))
 
     def _why_not(self, seat: Seat, entry: Waiting) -> str:
         """Why the seat may not take the case; empty if it may."""

@@ -130,8 +130,8 @@ class _CaseLink:
     def __init__(self, peers: Peers) -> None:
         self.peers = peers
 
-    def offered(self, case_id: str, seat_id: str) -> None:
-        self.peers.case_host(case_id).tell("offered", case_id, seat_id)
+    def offered(self, case_id: str, seat_id: str, gateway_id: str, expires_in_ms: int) -> None:
+        self.peers.case_host(case_id).tell("offered", case_id, seat_id, gateway_id, expires_in_ms)
 
     def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
         self.peers.case_host(case_id).tell("offer_lapsed", case_id, seat_id, why)
@@ -206,7 +206,8 @@ class CaseHost(_Served):
     async def _open(self) -> CaseShard:
         store = CaseStore(self.path)
         await store.open()
-        shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after)
+        shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after,
+                          self._push)
         count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
         return shard
@@ -256,8 +257,9 @@ class CaseHost(_Served):
     async def get(self, case_id: str) -> dict[str, Any]:
         return await (await self._get()).get(case_id)
 
-    async def offered(self, case_id: str, seat_id: str) -> None:
-        await (await self._get()).offered(case_id, seat_id)
+    async def offered(self, case_id: str, seat_id: str, gateway_id: str,
+                      expires_in_ms: int) -> None:
+        await (await self._get()).offered(case_id, seat_id, gateway_id, expires_in_ms)
 
     async def offer_lapsed(self, case_id: str, seat_id: str, why: str) -> None:
         await (await self._get()).offer_lapsed(case_id, seat_id, why)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
+import re
 from typing import Any
 
 from foureyes.errors import InvalidRequest
@@ -11,6 +11,10 @@ from foureyes.gateway.gateway import Answer, ChannelRequest
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.rules.model import Decision, ImageNode, Outcome
 
+# The grammar the .proto documents for Transaction.amount: no sign, exponent, spaces or
+# separators, which Decimal() would take ("1e9", " 5", "1_000") and a rule would then compare.
+AMOUNT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,4})?")
+MAX_KEY_LENGTH = 200
 _COMBINATION = {"all_of": pb.ImageRequirement.ALL_OF, "any_of": pb.ImageRequirement.ANY_OF}
 
 
@@ -26,15 +30,16 @@ def channel_request(channel: str, initiator: str, outlet: str, context: dict[str
         raise InvalidRequest("transaction.code is required")
     if not tx.idempotency_key:
         raise InvalidRequest("transaction.idempotency_key is required")
+    if len(tx.idempotency_key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(f"transaction.idempotency_key is longer than {MAX_KEY_LENGTH} characters")
     facts: dict[str, Any] = {"channel": channel, "transaction.code": tx.code}
     if tx.amount:
-        try:
-            amount = Decimal(tx.amount)
-        except InvalidOperation:
-            raise InvalidRequest(f"transaction.amount {tx.amount!r} is not a decimal number") from None
-        if not amount.is_finite() or amount < 0:
-            raise InvalidRequest("transaction.amount must be a non-negative number")
-        facts["transaction.amount"] = float(amount)
+        if AMOUNT.fullmatch(tx.amount) is None:
+            raise InvalidRequest(
+                f"transaction.amount {tx.amount[:40]!r} is not a decimal amount: digits, "
+                "optionally a point and up to four decimals, e.g. \"80000.00\" (at most 18 digits "
+                "before the point)")
+        facts["transaction.amount"] = float(tx.amount)
     for name, value in (("transaction.currency", tx.currency), ("transaction.account", tx.account),
                         ("transaction.account_status", tx.account_status),
                         ("customer.id", tx.customer_id), ("customer.segment", tx.customer.segment),
@@ -86,7 +91,7 @@ def decision_to_proto(answer: Answer) -> pb.Decision:
         out.outcome = pb.NOT_REQUIRED
         return out
     if d.outcome is Outcome.REJECT:
-        out.outcome = pb.REJECTED
+        out.outcome = pb.REFUSED
         return out
     out.outcome = pb.REQUIRED
     out.case_id = answer.case_id
@@ -104,7 +109,7 @@ def decision_to_proto(answer: Answer) -> pb.Decision:
 
 _STATES = {"CREATED": pb.CREATED, "QUEUED": pb.QUEUED, "OFFERED": pb.OFFERED,
            "IN_REVIEW": pb.IN_REVIEW, "APPROVED": pb.APPROVED,
-           "REJECTED": pb.REJECTED_BY_AUTHORIZER, "RETURNED": pb.RETURNED,
+           "REJECTED": pb.REJECTED, "RETURNED": pb.RETURNED,
            "CANCELLED": pb.CANCELLED, "EXPIRED": pb.EXPIRED}
 
 

@@ -12,7 +12,7 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
     NOT_REQUIRED: _ClassVar[Outcome]
     REQUIRED: _ClassVar[Outcome]
-    REJECTED: _ClassVar[Outcome]
+    REFUSED: _ClassVar[Outcome]
 
 class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,7 +28,7 @@ class CaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OFFERED: _ClassVar[CaseState]
     IN_REVIEW: _ClassVar[CaseState]
     APPROVED: _ClassVar[CaseState]
-    REJECTED_BY_AUTHORIZER: _ClassVar[CaseState]
+    REJECTED: _ClassVar[CaseState]
     RETURNED: _ClassVar[CaseState]
     CANCELLED: _ClassVar[CaseState]
     EXPIRED: _ClassVar[CaseState]
@@ -50,7 +50,7 @@ class Presence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 OUTCOME_UNSPECIFIED: Outcome
 NOT_REQUIRED: Outcome
 REQUIRED: Outcome
-REJECTED: Outcome
+REFUSED: Outcome
 MODE_UNSPECIFIED: Mode
 REMOTE: Mode
 ONSITE: Mode
@@ -60,7 +60,7 @@ QUEUED: CaseState
 OFFERED: CaseState
 IN_REVIEW: CaseState
 APPROVED: CaseState
-REJECTED_BY_AUTHORIZER: CaseState
+REJECTED: CaseState
 RETURNED: CaseState
 CANCELLED: CaseState
 EXPIRED: CaseState

@@ -16,6 +16,7 @@ from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import ErrorInterceptor
+from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
@@ -25,7 +26,6 @@ from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.service.settings import Settings
 from foureyes.store import layout
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,7 @@ class Service:
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
-        reflection.enable_server_reflection(
-            [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        enable_reflection(server, [*services, health.SERVICE_NAME])
         self.grpc_port = server.add_insecure_port(f"{s.host}:{s.grpc_port}")
         await server.start()
         for name in ("", *services):

@@ -12,7 +12,7 @@ from foureyes.service.app import Service
 from foureyes.service.seat_client import SeatClient
 from foureyes.service.settings import Settings
 
-OUTCOMES = {pb.NOT_REQUIRED: "NOT_REQUIRED", pb.REQUIRED: "REQUIRED", pb.REJECTED: "REJECTED"}
+OUTCOMES = {pb.NOT_REQUIRED: "NOT_REQUIRED", pb.REQUIRED: "REQUIRED", pb.REFUSED: "REFUSED"}
 
 
 def show(label: str, d: pb.Decision) -> None:

@@ -46,8 +46,12 @@ async def test_required_case_is_offered_approved_and_watched(service, channel):
 
     offer = (await seat.next_of("offer")).offer
     assert offer.case.case_id == d.case_id and offer.case.account_masked == "************2222"
+    # the offer shows the version the case is at, as a watch does; the review is one later
+    now = await anext(aiter(teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))))
+    assert (now.state, now.version) == (pb.OFFERED, offer.case.version)
     seat.accept(d.case_id)
     assigned = (await seat.next_of("assigned")).assigned.case
+    assert assigned.version == offer.case.version + 1
     seat.decide(d.case_id, assigned.version, pb.APPROVE)
     decided = (await seat.next_of("decided")).decided
     assert decided.state == pb.APPROVED and decided.final
@@ -72,7 +76,7 @@ async def test_stale_decision_is_refused_on_the_seat_stream(service, channel):
     error = (await seat.next_of("error")).error
     assert error.code == "FAILED_PRECONDITION" and "version" in error.message
     seat.decide(d.case_id, assigned.version, pb.REJECT, reason_code="SIGNATURE")
-    assert (await seat.next_of("decided")).decided.state == pb.REJECTED_BY_AUTHORIZER
+    assert (await seat.next_of("decided")).decided.state == pb.REJECTED
     await seat.close()
 
 
@@ -83,7 +87,7 @@ async def test_self_service_and_mobile_requests(service, channel):
         device_id="atm-1", transaction=pb.Transaction(
             code="CASH_WITHDRAWAL", amount="100", account_status="BLOCKED",
             idempotency_key="ss-1")))
-    assert rejected.outcome == pb.REJECTED and rejected.fired[0].id == "blocked-account"
+    assert rejected.outcome == pb.REFUSED and rejected.fired[0].id == "blocked-account"
     deposit = await kiosk.Authorize(pb.SelfServiceRequest(
         device_id="atm-1", transaction=pb.Transaction(
             code="CASH_DEPOSIT", amount="60000", customer_id="c9", idempotency_key="ss-2")))
@@ -295,7 +299,28 @@ async def test_health_and_reflection_are_served(service, channel):
     status = await health_pb2_grpc.HealthStub(channel).Check(
         health_pb2.HealthCheckRequest(service="foureyes.v1.TellerChannel"))
     assert status.status == health_pb2.HealthCheckResponse.SERVING
-    await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+async def test_reflection_answers_v1_and_v1alpha(service, channel, version):
+    """grpc-js and grpcurl ask for v1 first; its messages are v1alpha's, field for field."""
+    from grpc_reflection.v1alpha import reflection_pb2 as r
+
+    call = channel.stream_stream(
+        f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+        request_serializer=r.ServerReflectionRequest.SerializeToString,
+        response_deserializer=r.ServerReflectionResponse.FromString)
+    stream = call(iter([r.ServerReflectionRequest(list_services=""),
+                        r.ServerReflectionRequest(file_containing_symbol="foureyes.v1.SeatService")]))
+    listed, described = [m async for m in stream]
+    names = {s.name for s in listed.list_services_response.service}
+    assert {"foureyes.v1.TellerChannel", "foureyes.v1.SeatService",
+            "grpc.reflection.v1.ServerReflection", "grpc.health.v1.Health"} <= names
+    from google.protobuf import descriptor_pb2
+    files = [descriptor_pb2.FileDescriptorProto.FromString(b)
+             for b in described.file_descriptor_response.file_descriptor_proto]
+    assert any(f.package == "foureyes.v1" and any(s.name == "SeatService" for s in f.service)
+               for f in files)
 
 
 async def test_dual_approval_goes_to_two_distinct_seats_in_sequence(service, channel):

@@ -105,7 +105,7 @@ async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_pat
     results = await shard.create([spec("C1"), spec("C2"), spec("C1")])
     assert [r["state"] for r in results] == ["QUEUED", "QUEUED", "QUEUED"]
     assert store.db.commits == 1  # one group commit for the whole batch
-    await shard.offered("C1", "seat-a")
+    await shard.offered("C1", "seat-a", "gw", 30_000)
     await shard.begin_review("C1", "seat-a", "auth-1")
     # each committed transition is announced once: the update, and the event with the case
     assert [(u["case_id"], u["state"], e["kind"]) for u, e in published] == [
@@ -131,7 +131,7 @@ async def test_a_restarted_dispatcher_gets_the_waiting_cases_and_who_reviews_wha
     dispatch = FakeDispatch()
     shard = CaseShard(store, dispatch, lambda u, e: None)
     await shard.create([spec("offered"), spec("reviewed"), spec("queued")])
-    await shard.offered("offered", "seat-a")
+    await shard.offered("offered", "seat-a", "gw", 30_000)
     await shard.begin_review("reviewed", "seat-b", "auth-2")
     dispatch.enqueued.clear()
     await shard.resync()
@@ -174,7 +174,7 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     dispatch = FakeDispatch()
     shard = CaseShard(store, dispatch, lambda u, e: None, expire_after=0.3)
     await shard.create([spec("C1"), spec("C2")])
-    await shard.offered("C1", "seat-a")
+    await shard.offered("C1", "seat-a", "gw", 30_000)
     await shard.cancel("C2", "customer left")
     await asyncio.sleep(0.6)
     assert (await shard.get("C1"))["state"] == "EXPIRED"
@@ -202,3 +202,25 @@ def test_escalation_is_an_event_once_and_survives_a_reload():
     assert case.escalate("again") is None
     again = Case.from_doc(case.to_doc())
     assert again.escalated and again.queue_entry()["priority"] == case.spec.priority + 50
+
+
+async def test_an_offer_shows_the_version_it_was_committed_at(tmp_path):
+    """A seat decides on the version it was shown; the offer must not be one behind."""
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    pushed: list[tuple[str, str, dict]] = []
+    updates: list[dict] = []
+    shard = CaseShard(store, FakeDispatch(), lambda u, e: updates.append(u),
+                      push=lambda gw, seat, m: pushed.append((gw, seat, m)))
+    await shard.create([spec("C1")])
+    await shard.offered("C1", "seat-a", "gw-1", 30_000)
+    (gw, seat, offer), = pushed
+    assert (gw, seat, offer["type"], offer["expires_in_ms"]) == ("gw-1", "seat-a", "offer", 30_000)
+    assert offer["case"]["version"] == updates[-1]["version"] == 2  # what a watcher sees
+    await shard.offer_lapsed("C1", "seat-a", "timed out")
+    await shard.offered("C1", "seat-b", "gw-1", 30_000)
+    assert pushed[-1][2]["case"]["version"] == updates[-1]["version"] == 4
+    await shard.cancel("C1", "gave up")
+    await shard.offered("C1", "seat-c", "gw-1", 30_000)  # too late: nothing to offer
+    assert len(pushed) == 2
+    await store.close()

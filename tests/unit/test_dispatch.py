@@ -9,11 +9,16 @@ from foureyes.errors import Conflict, PermissionDenied
 
 
 class Cases:
-    def __init__(self):
+    def __init__(self, push=None):
         self.calls = []
+        self.push = push
 
-    def offered(self, case_id, seat_id):
+    def offered(self, case_id, seat_id, gateway_id, expires_in_ms):
+        # the case host commits the offer and shows it to the seat
         self.calls.append(("offered", case_id, seat_id))
+        if self.push is not None:
+            self.push(gateway_id, seat_id, {"type": "offer", "case_id": case_id,
+                                            "expires_in_ms": expires_in_ms})
 
     def offer_lapsed(self, case_id, seat_id, why):
         self.calls.append(("lapsed", case_id, seat_id))
@@ -44,7 +49,8 @@ def recorder(pushes):
 
 def make(timeout=10.0, **options):
     pushes = []
-    d = Dispatcher(Cases(), recorder(pushes), timeout, **options)
+    push = recorder(pushes)
+    d = Dispatcher(Cases(push), push, timeout, **options)
     return d, pushes
 
 
