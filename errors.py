@@ -21,6 +21,10 @@ class Conflict(FoureyesError):
     idempotency key reused for a different request (FAILED_PRECONDITION)."""
 
 
+class Unauthenticated(FoureyesError):
+    """No credentials, or credentials that do not check out (UNAUTHENTICATED)."""
+
+
 class PermissionDenied(FoureyesError):
     """The caller may not do this, e.g. review a case it initiated (PERMISSION_DENIED)."""
 

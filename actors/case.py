@@ -70,6 +70,7 @@ class CaseSpec:
     rules_version: str
     created_at: float
     units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
+    system: str = ""  # the channel system that created it: only it may watch, cancel, supplement
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(CaseSpec))
@@ -196,6 +197,11 @@ class Case:
             return None
         self.reason_code, self.reason_text = "EXPIRED", "not decided before the deadline"
         return self._event("expired", CaseState.EXPIRED)
+
+    def check_owner(self, system: str) -> None:
+        # cases stored before systems were recorded have none: any caller of their channel
+        if self.spec.system and system != self.spec.system:
+            raise PermissionDenied(f"case {self.case_id} belongs to another channel system")
 
     def _expect(self, state: CaseState) -> None:
         if self.state is not state:

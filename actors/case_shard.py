@@ -137,8 +137,10 @@ class CaseShard:
             self.dispatch.enqueue([c.queue_entry() for c in fresh])
         return results
 
-    async def get(self, case_id: str) -> dict[str, Any]:
-        return self._get(case_id).update()
+    async def get(self, case_id: str, system: str) -> dict[str, Any]:
+        case = self._get(case_id)
+        case.check_owner(system)
+        return case.update()
 
     async def offered(self, case_id: str, seat_id: str, gateway_id: str,
                       expires_in_ms: int) -> None:
@@ -177,12 +179,15 @@ class CaseShard:
         if case.state is CaseState.QUEUED:
             self.dispatch.enqueue([case.queue_entry()])
 
-    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
+    async def supplement(self, case_id: str, supplied: list[str], note: str, system: str
+                         ) -> dict[str, Any]:
+        self._get(case_id).check_owner(system)
         case = await self._apply(case_id, lambda c: c.supplement(supplied, note))
         self.dispatch.enqueue([case.queue_entry()])
         return case.update()
 
-    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
+    async def cancel(self, case_id: str, reason: str, system: str) -> dict[str, Any]:
+        self._get(case_id).check_owner(system)
         case = await self._apply(case_id, lambda c: c.cancel(reason))
         self.dispatch.withdraw(case_id, "case cancelled")
         return case.update()

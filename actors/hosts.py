@@ -254,8 +254,8 @@ class CaseHost(_Served):
     async def create(self, specs: list[CaseSpec]) -> list[dict[str, Any] | Exception]:
         return await (await self._get()).create(specs)
 
-    async def get(self, case_id: str) -> dict[str, Any]:
-        return await (await self._get()).get(case_id)
+    async def get(self, case_id: str, system: str) -> dict[str, Any]:
+        return await (await self._get()).get(case_id, system)
 
     async def offered(self, case_id: str, seat_id: str, gateway_id: str,
                       expires_in_ms: int) -> None:
@@ -278,11 +278,12 @@ class CaseHost(_Served):
     async def escalate(self, case_id: str, why: str) -> None:
         await (await self._get()).escalate(case_id, why)
 
-    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
-        return await (await self._get()).supplement(case_id, supplied, note)
+    async def supplement(self, case_id: str, supplied: list[str], note: str, system: str
+                         ) -> dict[str, Any]:
+        return await (await self._get()).supplement(case_id, supplied, note, system)
 
-    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
-        return await (await self._get()).cancel(case_id, reason)
+    async def cancel(self, case_id: str, reason: str, system: str) -> dict[str, Any]:
+        return await (await self._get()).cancel(case_id, reason, system)
 
     async def resync(self) -> None:
         await (await self._get()).resync()

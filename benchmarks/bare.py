@@ -104,11 +104,12 @@ class Bare(pbg.TellerChannelServicer, pbg.SeatServiceServicer):
                 self._offer()
 
 
-async def serve() -> tuple[grpc.aio.Server, str]:
+async def serve(tls: tuple[bytes, bytes]) -> tuple[grpc.aio.Server, str]:
+    """Over TLS like foureyes, so the ratio is what foureyes does behind the port."""
     server = grpc.aio.server()
     bare = Bare()
     pbg.add_TellerChannelServicer_to_server(bare, server)
     pbg.add_SeatServiceServicer_to_server(bare, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
     await server.start()
     return server, f"127.0.0.1:{port}"

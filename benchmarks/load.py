@@ -7,6 +7,7 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -16,6 +17,28 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient
 
 _keys = itertools.count()
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a load generator connects with: TLS trusting `ca`, the teller system's token, and
+    the seats' passwords (none: a baseline server that checks nothing)."""
+
+    ca: bytes
+    token: str = ""
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    def channel(self, address: str) -> grpc.aio.Channel:
+        return grpc.aio.secure_channel(address, grpc.ssl_channel_credentials(self.ca))
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    def seat(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str) -> SeatClient:
+        password = self.passwords.get(operator_id, "")
+        return SeatClient(channel, seat_id, operator_id, 2, ["cash"], password=password,
+                          token="" if password else "unchecked")
 
 
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:
@@ -32,20 +55,22 @@ def request(amount: str, code: str = "TRANSFER") -> pb.TellerRequest:
         customer_id=f"cust-{next(_keys) % 1000}", idempotency_key=f"bench-{time.time_ns()}-{next(_keys)}"))
 
 
-async def closed_loop(address: str, method: str, concurrency: int, seconds: float) -> dict[str, float]:
+async def closed_loop(address: str, method: str, concurrency: int, seconds: float,
+                      access: Access) -> dict[str, float]:
     """`concurrency` callers in a loop for `seconds`; the echo and fast-path runs share it."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    metadata = access.metadata
+    async with access.channel(address) as channel:
         if method == "echo":
             call = channel.unary_unary("/bench.Echo/Echo")
             payload = request("100").SerializeToString()
 
             async def one() -> None:
-                await call(payload)
+                await call(payload, metadata=metadata)
         else:
             stub = pbg.TellerChannelStub(channel)
 
             async def one() -> None:
-                d = await stub.Authorize(request("100"))
+                d = await stub.Authorize(request("100"), metadata=metadata)
                 assert d.outcome == pb.NOT_REQUIRED
 
         for _ in range(50):  # warm up
@@ -91,21 +116,24 @@ async def approving_seat(seat: SeatClient, offered: dict[str, float],
             seen(seat, event)
 
 
-async def case_path(address: str, rate: float, seconds: float, seats: int) -> dict[str, Any]:
+async def case_path(address: str, rate: float, seconds: float, seats: int, access: Access
+                    ) -> dict[str, Any]:
     """Cases at `rate`/s (0: as fast as possible, 64 in flight) with seats approving at once."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    metadata = access.metadata
+    async with access.channel(address) as channel:
         stub = pbg.TellerChannelStub(channel)
         sent: dict[str, float] = {}
         offered: dict[str, float] = {}
         decided: list[float] = []
-        clients = [await SeatClient(channel, f"bench-seat-{i}", f"bench-auth-{i}", 2,
-                                    ["cash"]).connect() for i in range(seats)]
+        clients = [await access.seat(channel, f"bench-seat-{i}", f"bench-auth-{i}").connect()
+                   for i in range(seats)]
 
         async def one_case() -> None:
             t = time.perf_counter()
-            d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"))
+            d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"), metadata=metadata)
             sent[d.case_id] = t
-            async for update in stub.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)):
+            async for update in stub.WatchCase(pb.WatchCaseRequest(case_id=d.case_id),
+                                               metadata=metadata):
                 if update.final:
                     decided.append(time.perf_counter() - t)
 

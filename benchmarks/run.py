@@ -26,7 +26,9 @@ from typing import Any
 
 import grpc
 from foureyes.benchmarks import bare, dispatch, rules, seats
-from foureyes.benchmarks.load import run_in_child
+from foureyes.benchmarks.load import Access, run_in_child
+from foureyes.security.directory import Operator
+from foureyes.security.tls import ensure_dev_tls
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
@@ -39,16 +41,29 @@ async def in_child(pool: ProcessPoolExecutor, *args: Any) -> dict[str, Any]:
     return await asyncio.get_running_loop().run_in_executor(pool, run_in_child, *args)
 
 
-async def echo_server() -> tuple[grpc.aio.Server, str]:
+async def echo_server(tls: tuple[bytes, bytes]) -> tuple[grpc.aio.Server, str]:
     async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return request
 
     server = grpc.aio.server()
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
         "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})])
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
     await server.start()
     return server, f"127.0.0.1:{port}"
+
+
+def seat_operators(service: Service) -> dict[str, str]:
+    """The benchmark's seats in the service's operator directory, as a bank would enrol them."""
+    passwords = {}
+    for prefix, n in (("bench-auth", SEATS), ("center-auth", seats.SEATS)):
+        for i in range(n):
+            op = f"{prefix}-{i}"
+            passwords[op] = f"pw-{op}"
+            service.credentials.directory.add(
+                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
+                passwords[op])
+    return passwords
 
 
 def row(label: str, s: dict[str, float], base: float | None = None) -> str:
@@ -66,29 +81,37 @@ async def main(args: argparse.Namespace) -> None:
         print(f"(e) {await dispatch.table()}\n")
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    if "fast" in only:
-        server, address = await echo_server()
-        echo = await in_child(pool, "closed", address, "echo", concurrency, seconds)
-        await server.stop(0)
-    if "cases" in only:
-        server, address = await bare.serve()
-        baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS)
-                    for _, rate in CASE_RATES]
-        await server.stop(0)
     with tempfile.TemporaryDirectory() as tmp:
+        # the baselines serve TLS with the same key pair the service will use
+        files = ensure_dev_tls(Path(tmp) / "credentials")
+        tls, bare_access = files.server_pair(), Access(files.ca_bytes())
+        if "fast" in only:
+            server, address = await echo_server(tls)
+            echo = await in_child(pool, "closed", address, "echo", concurrency, seconds,
+                                  bare_access)
+            await server.stop(0)
+        if "cases" in only:
+            server, address = await bare.serve(tls)
+            baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS, bare_access)
+                        for _, rate in CASE_RATES]
+            await server.stop(0)
         service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
         await service.start()
+        access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
+                        seat_operators(service))
         try:
             if "fast" in only:
-                print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each")
+                print(f"(a) fast path, {concurrency} concurrent callers, {seconds:.0f} s each, "
+                      "TLS on both, foureyes authenticating the teller system's token")
                 fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency,
-                                      seconds)
+                                      seconds, access)
                 print(row("grpc.aio echo (baseline)", echo))
                 print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
             if "cases" in only:
                 print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")
                 for (label, rate), b in zip(CASE_RATES, baseline, strict=True):
-                    r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS)
+                    r = await in_child(pool, "cases", service.grpc_address, rate, seconds, SEATS,
+                                       access)
                     print(f"{label}:")
                     print(row("  bare gRPC (baseline): → offer", b["offer"]))
                     print(row("  request → seat offer", r["offer"], b["offer"]["per_s"]))
@@ -99,7 +122,7 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"\n(d) seats, a Poisson flow at {len(seats.LOADS)} rates, "
                       f"{seconds:.0f} s each")
                 results = await asyncio.get_running_loop().run_in_executor(
-                    pool, seats.sweep_in_child, service.grpc_address, seconds, args.review)
+                    pool, seats.sweep_in_child, service.grpc_address, seconds, args.review, access)
                 print(seats.table(results, args.review))
                 print(seats.chart(results, args.review, args.chart))
         finally:

@@ -22,8 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import grpc
-from foureyes.benchmarks.load import approving_seat, request, summary, waits
+from foureyes.benchmarks.load import Access, approving_seat, request, summary, waits
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.seat_client import SeatClient
@@ -50,10 +49,12 @@ def jain(counts: list[int]) -> float:
     return sum(counts) ** 2 / (len(counts) * sum(c * c for c in counts)) if any(counts) else 1.0
 
 
-async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> list[dict[str, Any]]:
+async def sweep(address: str, seconds: float, review: float, access: Access, seed: int = 7
+                ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     capacity = SEATS / review
-    async with grpc.aio.insecure_channel(address) as channel:
+    metadata = access.metadata
+    async with access.channel(address) as channel:
         stub = pbg.TellerChannelStub(channel)
         sent: dict[str, float] = {}
         offered: dict[str, float] = {}
@@ -61,8 +62,8 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
         created: set[str] = set()
         finished: set[str] = set()  # may be told before the channel's answer arrives
         settled = asyncio.Event()  # every case created so far is decided
-        seats = [await SeatClient(channel, f"center-{i}", f"center-auth-{i}", 2,
-                                  ["cash"]).connect() for i in range(SEATS)]
+        seats = [await access.seat(channel, f"center-{i}", f"center-auth-{i}").connect()
+                 for i in range(SEATS)]
 
         def seen(seat: SeatClient, event: pb.SeatEvent) -> None:
             kind = event.WhichOneof("body")
@@ -75,7 +76,7 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
 
         async def one() -> None:
             t = time.perf_counter()
-            d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"))
+            d = await stub.Authorize(request("60000", "CASH_WITHDRAWAL"), metadata=metadata)
             sent[d.case_id] = t
             created.add(d.case_id)
 
@@ -113,8 +114,9 @@ async def sweep(address: str, seconds: float, review: float, seed: int = 7) -> l
         return results
 
 
-def sweep_in_child(address: str, seconds: float, review: float) -> list[dict[str, Any]]:
-    return asyncio.run(sweep(address, seconds, review))
+def sweep_in_child(address: str, seconds: float, review: float, access: Access
+                   ) -> list[dict[str, Any]]:
+    return asyncio.run(sweep(address, seconds, review, access))
 
 
 def table(results: list[dict[str, Any]], review: float) -> str:

@@ -3,15 +3,19 @@ Authorize, WatchCase and CancelCase behave alike on all three."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from foureyes.channel_adapters.auth import bearer
 from foureyes.channel_adapters.convert import channel_request, decision_to_proto, update_to_proto
 from foureyes.errors import InvalidRequest
 from foureyes.gateway.gateway import ChannelRequest, Gateway
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+
+MAX_CASE_ID = 64
 
 
 class _ChannelBase:
@@ -23,28 +27,39 @@ class _ChannelBase:
     def to_request(self, request: Any) -> ChannelRequest:
         raise NotImplementedError
 
+    def _system(self, context: grpc.aio.ServicerContext, outlet: str | None) -> str:
+        return self.gateway.guard.system(bearer(context), self.channel, outlet).name
+
+    def _case_id(self, case_id: str) -> str:
+        if not case_id or len(case_id) > MAX_CASE_ID:
+            raise InvalidRequest("case_id is required (at most 64 characters)")
+        return case_id
+
     async def Authorize(self, request: Any, context: grpc.aio.ServicerContext) -> pb.Decision:
-        return decision_to_proto(await self.gateway.authorize(self.to_request(request)))
+        system = self.gateway.guard.system(bearer(context), self.channel, None)  # before any work
+        req = self.to_request(request)
+        system.may_call(self.channel, req.outlet)
+        return decision_to_proto(await self.gateway.authorize(
+            dataclasses.replace(req, system=system.name)))
 
     async def WatchCase(self, request: pb.WatchCaseRequest, context: grpc.aio.ServicerContext
                         ) -> AsyncIterator[pb.CaseUpdate]:
-        if not request.case_id:
-            raise InvalidRequest("case_id is required")
-        async for update in self.gateway.watch(request.case_id):
+        system = self._system(context, None)
+        async for update in self.gateway.watch(self._case_id(request.case_id), system):
             yield update_to_proto(update)
 
     async def CancelCase(self, request: pb.CancelCaseRequest, context: grpc.aio.ServicerContext
                          ) -> pb.CaseUpdate:
-        if not request.case_id:
-            raise InvalidRequest("case_id is required")
-        return update_to_proto(await self.gateway.cancel(request.case_id, request.reason))
+        system = self._system(context, None)
+        return update_to_proto(await self.gateway.cancel(
+            self._case_id(request.case_id), request.reason[:500], system))
 
     async def SupplementCase(self, request: pb.SupplementCaseRequest,
                              context: grpc.aio.ServicerContext) -> pb.CaseUpdate:
-        if not request.case_id:
-            raise InvalidRequest("case_id is required")
+        system = self._system(context, None)
         return update_to_proto(await self.gateway.supplement(
-            request.case_id, list(request.supplied), request.note))
+            self._case_id(request.case_id), [s[:200] for s in request.supplied[:50]],
+            request.note[:500], system))
 
 
 class TellerAdapter(_ChannelBase, pbg.TellerChannelServicer):

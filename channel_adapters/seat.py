@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 from foureyes.actors.case import Verdict
+from foureyes.channel_adapters.auth import bearer
 from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
 from foureyes.channel_adapters.errors import status_of
 from foureyes.errors import FoureyesError, InvalidRequest
@@ -72,14 +73,15 @@ class SeatAdapter(pbg.SeatServiceServicer):
 
     async def Connect(self, requests: AsyncIterator[pb.SeatMessage],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[pb.SeatEvent]:
+        operator = self.gateway.guard.operator(bearer(context))
         first = await anext(aiter(requests), None)
         if first is None or first.WhichOneof("body") != "login":
             raise InvalidRequest("the first message on a seat stream must be a login")
-        login = SeatLogin(first.login.seat_id, first.login.operator_id,
-                          first.login.authority_level, tuple(first.login.skills),
-                          first.login.capacity or 1, first.login.outlet_id,
-                          tuple(first.login.scope), first.login.supervisor)
-        events = await self.gateway.open_seat(login)
+        claimed = SeatLogin(first.login.seat_id[:64], first.login.operator_id[:64],
+                            first.login.authority_level, tuple(s[:64] for s in first.login.skills[:50]),
+                            first.login.capacity or 1, first.login.outlet_id[:64],
+                            tuple(u[:64] for u in first.login.scope[:50]), first.login.supervisor)
+        login, events = await self.gateway.open_seat(claimed, operator)
         timeout = self.gateway.settings.seat_heartbeat_timeout
         reader = asyncio.create_task(self._read(login.seat_id, requests, events, timeout))
         try:

@@ -21,7 +21,7 @@ from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import shard_of
-from foureyes.errors import InvalidRequest
+from foureyes.errors import InvalidRequest, PermissionDenied
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
@@ -29,6 +29,9 @@ from foureyes.messaging.batching import Batcher
 from foureyes.messaging.bus import Feed, Inbox
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
+from foureyes.security.directory import Operator
+from foureyes.security.guard import Guard
+from foureyes.store.audit_log import AuditLog
 from foureyes.store.decisions import DecisionLog
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ class ChannelRequest:
     amount: str
     currency: str
     account_masked: str
+    system: str = ""  # the authenticated channel system that sent it
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,31 @@ class SeatLogin:
         if not 1 <= self.capacity <= MAX_CAPACITY:
             raise InvalidRequest(f"capacity must be from 1 to {MAX_CAPACITY}")
 
+    def granted_by(self, op: Operator) -> SeatLogin:
+        """The login as the directory allows it for `op`: what the client left empty is filled
+        from the directory; anything it claims beyond the directory is refused."""
+        if self.operator_id and self.operator_id != op.operator_id:
+            raise PermissionDenied(f"the login names operator {self.operator_id!r}, the session "
+                                   f"is {op.operator_id!r}")
+        op.require("authorizer", "supervisor")
+        if self.supervisor and "supervisor" not in op.roles:
+            raise PermissionDenied(f"operator {op.operator_id} is not a supervisor")
+        if self.level > op.level:
+            raise PermissionDenied(f"the login claims authority level {self.level}; the "
+                                   f"directory gives operator {op.operator_id} level {op.level}")
+        granted = op.skills if "authorizer" in op.roles else ()
+        beyond = set(self.skills) - set(granted)
+        if beyond:
+            raise PermissionDenied(f"operator {op.operator_id} does not have the skills "
+                                   f"{sorted(beyond)}")
+        if op.scope and not set(self.scope) <= set(op.scope):
+            raise PermissionDenied(f"operator {op.operator_id} may serve only {list(op.scope)}")
+        if self.outlet and self.outlet != op.outlet:
+            raise PermissionDenied(f"operator {op.operator_id} sits at {op.outlet or 'no outlet'}")
+        return SeatLogin(self.seat_id, op.operator_id, self.level or op.level,
+                         self.skills or granted, self.capacity, op.outlet,
+                         self.scope or op.scope, self.supervisor)
+
 
 def _masked(facts: dict[str, Any], account_masked: str) -> dict[str, Any]:
     """The decision log keeps the facts the rules saw, the account number masked."""
@@ -92,12 +121,14 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 
 class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, guard: Guard, audit: AuditLog) -> None:
         self.settings = settings
         self.instance = instance
         self.registry = registry
         self.book = book
         self.metrics = metrics
+        self.guard = guard
+        self.audit = audit
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
@@ -117,6 +148,7 @@ class Gateway:
                                                    "observe"))
                          for i in range(s.customer_shards)]
         await self.decisions.open()
+        await self.audit.open()
         self.inbox.start()
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
@@ -136,6 +168,7 @@ class Gateway:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 self._follow_active_rules()
+                self._follow_directory()
                 await self._heartbeat()
                 stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
                 self.metrics.set_stats(list(stats),
@@ -152,6 +185,7 @@ class Gateway:
         await self.inbox.close()
         self.feed.close()
         await self.decisions.close()
+        await self.audit.close()
 
     # ------------------------------------------------------------------ channels
 
@@ -198,31 +232,34 @@ class Gateway:
             images=d.images.to_dict() if d.images else None,
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
             rules_version=d.rules_version, created_at=time.time(),
-            units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])))
+            units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])),
+            system=req.system)
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id
 
-    async def case(self, case_id: str) -> dict[str, Any]:
-        update: dict[str, Any] = await self.peers.case_host(case_id).ask("get", case_id)
+    async def case(self, case_id: str, system: str) -> dict[str, Any]:
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask("get", case_id, system)
         return update
 
-    async def watch(self, case_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def watch(self, case_id: str, system: str) -> AsyncIterator[dict[str, Any]]:
         """The case's current state, then each change, until it is final. Changes that pile up
         while the watcher is slower than the case come as one: the newest."""
         topic = f"case/{case_id}"
         q = self.inbox.subscribe(topic)  # before reading, so no change falls in between
         try:
+            asked = await self.case(case_id, system)  # also: may this system watch it
             # The newest pushed update is as good as asking the host, except when a push was
             # lost; then the re-poll below catches up.
-            current = self.inbox.latest(topic) or await self.case(case_id)
+            pushed = self.inbox.latest(topic)
+            current = pushed if pushed is not None and pushed["version"] > asked["version"] else asked
             yield current
             while not current["final"]:
                 try:
                     async with asyncio.timeout(WATCH_POLL_SECONDS):  # no task, unlike wait_for
                         update = await q.get()
                 except TimeoutError:
-                    update = await self.case(case_id)
+                    update = await self.case(case_id, system)
                 while not q.empty():  # a watcher behind is sent only the newest state
                     newer = q.get_nowait()
                     if newer["version"] > update["version"]:
@@ -233,24 +270,52 @@ class Gateway:
         finally:
             self.inbox.unsubscribe(topic, q)
 
-    async def cancel(self, case_id: str, reason: str) -> dict[str, Any]:
-        update: dict[str, Any] = await self.peers.case_host(case_id).ask("cancel", case_id, reason)
+    async def cancel(self, case_id: str, reason: str, system: str) -> dict[str, Any]:
+        update: dict[str, Any] = await self.peers.case_host(case_id).ask(
+            "cancel", case_id, reason, system)
         return update
 
-    async def supplement(self, case_id: str, supplied: list[str], note: str) -> dict[str, Any]:
+    async def supplement(self, case_id: str, supplied: list[str], note: str, system: str
+                         ) -> dict[str, Any]:
         update: dict[str, Any] = await self.peers.case_host(case_id).ask(
-            "supplement", case_id, supplied, note)
+            "supplement", case_id, supplied, note, system)
         return update
 
     # ------------------------------------------------------------------ rules
 
-    def publish_rules(self, files: dict[str, str], comment: str) -> Activation:
-        self.book = self.registry.publish_files(files, comment)
+    def propose_rules(self, files: dict[str, str], comment: str, by: Operator) -> Activation:
+        by.require("rule_author")
+        proposal = self.registry.propose_files(files, comment, by.operator_id)
+        self.audit.record("rules-proposed", by.operator_id, "ok", proposal.version)
+        return proposal
+
+    def propose_rollback(self, version: str, comment: str, by: Operator) -> Activation:
+        by.require("rule_author")
+        proposal = self.registry.propose_rollback(version, comment, by.operator_id)
+        self.audit.record("rollback-proposed", by.operator_id, "ok", proposal.version)
+        return proposal
+
+    def approve_rules(self, version: str, by: Operator) -> Activation:
+        by.require("rule_approver")
+        self.book = self.registry.approve(version, by.operator_id)
+        self.audit.record("rules-approved", by.operator_id, "ok", version)
         return self.registry.history()[-1]
 
-    def rollback_rules(self, version: str) -> Activation:
-        self.book = self.registry.rollback(version)
-        return self.registry.history()[-1]
+    def _follow_directory(self) -> None:
+        """The bank changed its operator directory: a seat whose operator was disabled, or no
+        longer has what the seat logged in with, loses its stream now."""
+        if not self.guard.credentials.directory.refresh():
+            return
+        directory = self.guard.credentials.directory
+        for seat_id, (login, q) in list(self.seats.items()):
+            try:
+                login.granted_by(directory.active(login.operator_id))
+            except Exception as e:  # Unauthenticated, PermissionDenied
+                log.warning("seat %s: operator %s lost access: %s", seat_id, login.operator_id, e)
+                self.audit.record("seat-ended", login.operator_id, "revoked", str(e))
+                q.put_nowait({"type": "error", "code": "PERMISSION_DENIED",
+                              "message": f"the operator directory no longer allows this seat: {e}"})
+                q.put_nowait({"type": "closed"})
 
     def _follow_active_rules(self) -> None:
         """Another gateway on this data directory may have published: follow it."""
@@ -261,11 +326,16 @@ class Gateway:
 
     # ------------------------------------------------------------------ seats
 
-    async def open_seat(self, login: SeatLogin) -> asyncio.Queue[dict[str, Any]]:
-        """A seat that connects again while its old stream still looks alive (a half-open
-        connection, a restarted front end) takes over: the old stream is ended."""
+    async def open_seat(self, claimed: SeatLogin, operator: Operator) -> tuple[
+            SeatLogin, asyncio.Queue[dict[str, Any]]]:
+        """The same operator connecting again while their old stream still looks alive (a
+        half-open connection, a restarted front end) takes over: the old stream is ended.
+        Another operator may not take a live seat."""
+        login = claimed.granted_by(operator)
         login.validate()
         old = self.seats.get(login.seat_id)
+        if old is not None and old[0].operator_id != login.operator_id:
+            raise PermissionDenied(f"seat {login.seat_id} is in use by another operator")
         if old is not None:
             old[1].put_nowait({"type": "error", "code": "ABORTED",
                                "message": "this seat connected again on another stream"})
@@ -280,7 +350,8 @@ class Gateway:
         except BaseException:
             await self.close_seat(login.seat_id, q, logout=False)
             raise
-        return q
+        self.audit.record("seat-login", login.operator_id, "ok", login.seat_id)
+        return login, q
 
     async def close_seat(self, seat_id: str, q: asyncio.Queue[dict[str, Any]] | None = None,
                          logout: bool = True) -> None:

@@ -30,6 +30,9 @@ class Metrics:
                            registry=self.registry)
         self.decisions = Counter("foureyes_seat_decisions", "Seat decisions by verdict",
                                  ["verdict"], registry=self.registry)
+        self.failures = Counter("foureyes_rpc_failures",
+                                "Calls that did not end OK, by method and gRPC status code",
+                                ["method", "code"], registry=self.registry)
 
         self._categories: set[str] = set()
         # (channel, outcome) → its counter and histogram: `labels` takes a lock and builds a

@@ -4,10 +4,15 @@ Layout in the data directory:
 
     rules/<version>/*.yaml     the files of each published version, never changed again
     rules/ACTIVE               the active version (replaced atomically)
-    rules/history.jsonl        one line per activation: when, which version, why
+    rules/history.jsonl        one line per activation: when, which version, why, who
+                               proposed it and who approved it
+    rules/proposals.jsonl      one line per proposal (a publish or a rollback) and per approval
 
 Publishing is all-or-nothing: the candidate is loaded, validated and its tests run in a
-staging directory; only a set that passes is moved in and made active.
+staging directory; only a set that passes is moved in. Over the API a set is only proposed;
+it becomes active when a second person, not the proposer, approves it (four eyes on rule
+changes). The set the service starts with (`--rules DIR`, or the bundled rules on a first
+start) is activated by whoever starts the service, and recorded as such.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foureyes.errors import InvalidRequest, NotFound, RuleError, RuleSetError
+from foureyes.errors import InvalidRequest, NotFound, PermissionDenied, RuleError, RuleSetError
 from foureyes.rules import testing
 from foureyes.rules.book import RuleBook
 from foureyes.rules.files import contents
@@ -33,9 +38,16 @@ _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+\.yaml$")
 @dataclass(frozen=True)
 class Activation:
     version: str
-    at: float
+    at: float  # when it became active; 0 for a proposal still pending
     comment: str
     trigger_rules: int
+    proposed_by: str = ""
+    approved_by: str = ""
+    proposed_at: float = 0.0
+
+    @property
+    def pending(self) -> bool:
+        return not self.at
 
 
 class RuleRegistry:
@@ -49,10 +61,20 @@ class RuleRegistry:
         return path.read_text().strip() if path.exists() else ""
 
     def history(self) -> list[Activation]:
-        path = self.root / "history.jsonl"
-        if not path.exists():
-            return []
-        return [Activation(**json.loads(line)) for line in path.read_text().splitlines() if line]
+        return [Activation(**entry) for entry in _lines(self.root / "history.jsonl")]
+
+    def pending(self) -> list[Activation]:
+        """Proposals not approved yet (a version proposed again counts once, the newest)."""
+        waiting: dict[str, Activation] = {}
+        for entry in _lines(self.root / "proposals.jsonl"):
+            if entry.get("approved_by"):
+                waiting.pop(entry["version"], None)
+            else:
+                waiting.pop(entry["version"], None)
+                waiting[entry["version"]] = Activation(
+                    entry["version"], 0.0, entry["comment"], entry["trigger_rules"],
+                    entry["proposed_by"], "", entry["at"])
+        return list(waiting.values())
 
     def load(self, version: str) -> RuleBook:
         directory = self.root / version
@@ -60,8 +82,44 @@ class RuleRegistry:
             raise NotFound(f"rule set version {version!r} was never published here")
         return RuleBook.load(directory)
 
-    def publish_files(self, files: dict[str, str], comment: str) -> RuleBook:
-        """Validate, test and activate a rule set given as {file name: content}."""
+    def propose_files(self, files: dict[str, str], comment: str, by: str) -> Activation:
+        """Validate, test and store a rule set given as {file name: content}; it waits for a
+        second person's approval."""
+        return self._propose(self._store(files), comment, by)
+
+    def propose_rollback(self, version: str, comment: str, by: str) -> Activation:
+        """Propose making `version` active again; by default the one active before this one."""
+        if not version:
+            current = self.active_version
+            earlier = [a.version for a in self.history() if a.version != current]
+            if not earlier:
+                raise NotFound("there is no earlier rule set version to restore")
+            version = earlier[-1]
+        return self._propose(self.load(version), comment or f"rollback to {version}", by)
+
+    def approve(self, version: str, by: str) -> RuleBook:
+        proposal = next((p for p in self.pending() if p.version == version), None)
+        if proposal is None:
+            raise NotFound(f"rule set version {version!r} is not waiting for approval")
+        if proposal.proposed_by == by:
+            raise PermissionDenied("a rule change is approved by someone other than its proposer")
+        _append(self.root / "proposals.jsonl", {"version": version, "at": time.time(),
+                                                "approved_by": by})
+        return self._activate(self.load(version), proposal.comment, proposal.proposed_by, by,
+                              proposal.proposed_at)
+
+    def _propose(self, book: RuleBook, comment: str, by: str) -> Activation:
+        entry: dict[str, Any] = {"version": book.version, "at": time.time(), "comment": comment,
+                 "trigger_rules": len(book.ruleset.triggers), "proposed_by": by}
+        _append(self.root / "proposals.jsonl", entry)
+        return Activation(book.version, 0.0, comment, entry["trigger_rules"], by, "", entry["at"])
+
+    def publish_files(self, files: dict[str, str], comment: str, by: str = "service start"
+                      ) -> RuleBook:
+        """Validate, test and activate at once: only for the set the service starts with."""
+        return self._activate(self._store(files), comment, by, by, time.time())
+
+    def _store(self, files: dict[str, str]) -> RuleBook:
         if not files:
             raise InvalidRequest("no rule files given")
         bad = sorted(n for n in files if not _FILE_NAME.match(n))
@@ -87,37 +145,39 @@ class RuleRegistry:
                 for f in staging.iterdir():
                     _fsync(f)
                 os.replace(staging, final)
-            return self._activate(RuleBook.load(final), comment)
+            return RuleBook.load(final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
     def publish_dir(self, directory: Path, comment: str) -> RuleBook:
         return self.publish_files(contents(directory), comment)
 
-    def rollback(self, version: str = "") -> RuleBook:
-        """Make `version` active again; by default the one that was active before this one."""
-        if not version:
-            current = self.active_version
-            earlier = [a.version for a in self.history() if a.version != current]
-            if not earlier:
-                raise NotFound("there is no earlier rule set version to restore")
-            version = earlier[-1]
-        return self._activate(self.load(version), f"rollback to {version}")
-
-    def _activate(self, book: RuleBook, comment: str) -> RuleBook:
+    def _activate(self, book: RuleBook, comment: str, proposed_by: str, approved_by: str,
+                  proposed_at: float) -> RuleBook:
         if book.version == self.active_version:
             return book
         tmp = self.root / "ACTIVE.tmp"
         tmp.write_text(book.version + "\n")
         _fsync(tmp)
         os.replace(tmp, self.root / "ACTIVE")
-        entry: dict[str, Any] = {"version": book.version, "at": time.time(), "comment": comment,
-                                 "trigger_rules": len(book.ruleset.triggers)}
-        with (self.root / "history.jsonl").open("a") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        _append(self.root / "history.jsonl", {
+            "version": book.version, "at": time.time(), "comment": comment,
+            "trigger_rules": len(book.ruleset.triggers), "proposed_by": proposed_by,
+            "approved_by": approved_by, "proposed_at": proposed_at})
         return book
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _append(path: Path, entry: dict[str, Any]) -> None:
+    with path.open("a") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _fsync(path: Path) -> None:

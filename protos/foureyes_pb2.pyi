@@ -556,18 +556,26 @@ class RuleFile(_message.Message):
     def __init__(self, name: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
 
 class RuleSetVersion(_message.Message):
-    __slots__ = ("version", "activated_at", "comment", "trigger_rules", "active")
+    __slots__ = ("version", "activated_at", "comment", "trigger_rules", "active", "proposed_by", "approved_by", "pending", "proposed_at")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_RULES_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_AT_FIELD_NUMBER: _ClassVar[int]
     version: str
     activated_at: float
     comment: str
     trigger_rules: int
     active: bool
-    def __init__(self, version: _Optional[str] = ..., activated_at: _Optional[float] = ..., comment: _Optional[str] = ..., trigger_rules: _Optional[int] = ..., active: _Optional[bool] = ...) -> None: ...
+    proposed_by: str
+    approved_by: str
+    pending: bool
+    proposed_at: float
+    def __init__(self, version: _Optional[str] = ..., activated_at: _Optional[float] = ..., comment: _Optional[str] = ..., trigger_rules: _Optional[int] = ..., active: _Optional[bool] = ..., proposed_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., pending: _Optional[bool] = ..., proposed_at: _Optional[float] = ...) -> None: ...
 
 class PublishRulesRequest(_message.Message):
     __slots__ = ("files", "comment")
@@ -578,6 +586,14 @@ class PublishRulesRequest(_message.Message):
     def __init__(self, files: _Optional[_Iterable[_Union[RuleFile, _Mapping]]] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class RollbackRulesRequest(_message.Message):
+    __slots__ = ("version", "comment")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    comment: str
+    def __init__(self, version: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class ApproveRulesRequest(_message.Message):
     __slots__ = ("version",)
     VERSION_FIELD_NUMBER: _ClassVar[int]
     version: str
@@ -588,7 +604,39 @@ class ListRuleVersionsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListRuleVersionsResponse(_message.Message):
-    __slots__ = ("activations",)
+    __slots__ = ("activations", "pending")
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
     activations: _containers.RepeatedCompositeFieldContainer[RuleSetVersion]
-    def __init__(self, activations: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ...) -> None: ...
+    pending: _containers.RepeatedCompositeFieldContainer[RuleSetVersion]
+    def __init__(self, activations: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ..., pending: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ...) -> None: ...
+
+class SignInRequest(_message.Message):
+    __slots__ = ("operator_id", "password", "id_token")
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    ID_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    operator_id: str
+    password: str
+    id_token: str
+    def __init__(self, operator_id: _Optional[str] = ..., password: _Optional[str] = ..., id_token: _Optional[str] = ...) -> None: ...
+
+class SignInResponse(_message.Message):
+    __slots__ = ("session_token", "expires_at", "operator_id", "authority_level", "skills", "scope", "outlet_id", "roles")
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    expires_at: float
+    operator_id: str
+    authority_level: int
+    skills: _containers.RepeatedScalarFieldContainer[str]
+    scope: _containers.RepeatedScalarFieldContainer[str]
+    outlet_id: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_token: _Optional[str] = ..., expires_at: _Optional[float] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., scope: _Optional[_Iterable[str]] = ..., outlet_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -702,9 +702,13 @@ class SeatService:
 
 
 class AdminServiceStub:
-    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
-    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
-    active set stays. Requests in flight finish on the version they started with.
+    """Rule changes are under four eyes: PublishRules (role rule_author) validates and tests the
+    set and makes it a *pending* version; RollbackRules (rule_author) proposes an earlier one
+    again; either becomes active only when ApproveRules is called by a rule_approver who is
+    not the proposer (PERMISSION_DENIED otherwise). A set that does not load, or whose tests
+    fail, is refused with INVALID_ARGUMENT listing every problem as file:line: rule-id:
+    message, and the active set stays. Requests in flight finish on the version they started
+    with. ListRuleVersions needs rule_author, rule_approver or auditor.
     """
 
     def __init__(self, channel):
@@ -723,6 +727,11 @@ class AdminServiceStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.RollbackRulesRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
                 _registered_method=True)
+        self.ApproveRules = channel.unary_unary(
+                '/foureyes.v1.AdminService/ApproveRules',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ApproveRulesRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
         self.ListRuleVersions = channel.unary_unary(
                 '/foureyes.v1.AdminService/ListRuleVersions',
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.SerializeToString,
@@ -731,9 +740,13 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
-    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
-    active set stays. Requests in flight finish on the version they started with.
+    """Rule changes are under four eyes: PublishRules (role rule_author) validates and tests the
+    set and makes it a *pending* version; RollbackRules (rule_author) proposes an earlier one
+    again; either becomes active only when ApproveRules is called by a rule_approver who is
+    not the proposer (PERMISSION_DENIED otherwise). A set that does not load, or whose tests
+    fail, is refused with INVALID_ARGUMENT listing every problem as file:line: rule-id:
+    message, and the active set stays. Requests in flight finish on the version they started
+    with. ListRuleVersions needs rule_author, rule_approver or auditor.
     """
 
     def PublishRules(self, request, context):
@@ -743,6 +756,12 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RollbackRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveRules(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -767,6 +786,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.RollbackRulesRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.SerializeToString,
             ),
+            'ApproveRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveRules,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ApproveRulesRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.SerializeToString,
+            ),
             'ListRuleVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuleVersions,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.FromString,
@@ -781,9 +805,13 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """Rule sets are replaced all-or-nothing: a set that does not load, or whose tests fail, is
-    refused with INVALID_ARGUMENT listing every problem as file:line: rule-id: message, and the
-    active set stays. Requests in flight finish on the version they started with.
+    """Rule changes are under four eyes: PublishRules (role rule_author) validates and tests the
+    set and makes it a *pending* version; RollbackRules (rule_author) proposes an earlier one
+    again; either becomes active only when ApproveRules is called by a rule_approver who is
+    not the proposer (PERMISSION_DENIED otherwise). A set that does not load, or whose tests
+    fail, is refused with INVALID_ARGUMENT listing every problem as file:line: rule-id:
+    message, and the active set stays. Requests in flight finish on the version they started
+    with. ListRuleVersions needs rule_author, rule_approver or auditor.
     """
 
     @staticmethod
@@ -841,6 +869,33 @@ class AdminService:
             _registered_method=True)
 
     @staticmethod
+    def ApproveRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.AdminService/ApproveRules',
+            foureyes_dot_protos_dot_foureyes__pb2.ApproveRulesRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListRuleVersions(request,
             target,
             options=(),
@@ -857,6 +912,84 @@ class AdminService:
             '/foureyes.v1.AdminService/ListRuleVersions',
             foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsRequest.SerializeToString,
             foureyes_dot_protos_dot_foureyes__pb2.ListRuleVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class AuthServiceStub:
+    """Needs no token: the credential is the request. Wrong credentials: UNAUTHENTICATED (the
+    message does not say whether the operator exists). Every attempt is audited.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SignIn = channel.unary_unary(
+                '/foureyes.v1.AuthService/SignIn',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SignInRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SignInResponse.FromString,
+                _registered_method=True)
+
+
+class AuthServiceServicer:
+    """Needs no token: the credential is the request. Wrong credentials: UNAUTHENTICATED (the
+    message does not say whether the operator exists). Every attempt is audited.
+    """
+
+    def SignIn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AuthServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignIn,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SignInRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.SignInResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'foureyes.v1.AuthService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('foureyes.v1.AuthService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AuthService:
+    """Needs no token: the credential is the request. Wrong credentials: UNAUTHENTICATED (the
+    message does not say whether the operator exists). Every attempt is audited.
+    """
+
+    @staticmethod
+    def SignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.AuthService/SignIn',
+            foureyes_dot_protos_dot_foureyes__pb2.SignInRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.SignInResponse.FromString,
             options,
             channel_credentials,
             insecure,

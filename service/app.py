@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import uuid
 from dataclasses import replace
@@ -14,21 +15,40 @@ from foureyes.actors.heap import settle_heap
 from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
+from foureyes.channel_adapters.auth import AuthAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
-from foureyes.channel_adapters.errors import ErrorInterceptor
+from foureyes.channel_adapters.errors import REFUSALS, ErrorInterceptor
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
+from foureyes.errors import FoureyesError
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
+from foureyes.security import credentials
+from foureyes.security.guard import Guard
 from foureyes.service.settings import Settings
 from foureyes.store import layout
+from foureyes.store.audit_log import AuditLog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
 log = logging.getLogger(__name__)
+_REFUSED = {code.name for code in REFUSALS}
+
+
+class InsecureBind(FoureyesError):
+    """Listening beyond loopback with the development credentials."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Service:
@@ -54,6 +74,13 @@ class Service:
         s = self.settings
         cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
         s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
+        files = s.credential_files()
+        if not _loopback(s.host) and not files.real:
+            raise InsecureBind(
+                f"refusing to listen on {s.host} with development credentials: give the bank's "
+                "--tls-cert and --tls-key, --systems (channel systems and their token hashes) "
+                "and --operators (the operator directory); see README, Credentials")
+        self.credentials = credentials.load(s.data_dir, files)
         registry = RuleRegistry(s.data_dir)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
         if not ray.is_initialized():
@@ -62,20 +89,31 @@ class Service:
             self._own_ray = True
         await self._start_hosts()
         self.metrics = Metrics()
-        self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics)
+        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite")
+        guard = Guard(self.credentials, audit.record)
+        self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit)
         await self.gateway.start()
-        self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+
+        def failed(method: str, code: str, message: str) -> None:
+            self.metrics.failures.labels(method, code).inc()
+            if code in _REFUSED:
+                audit.record("refused", method, code, message)
+
+        self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor(failed)])
         foureyes_pb2_grpc.add_TellerChannelServicer_to_server(TellerAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_SelfServiceChannelServicer_to_server(
             SelfServiceAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_MobileChannelServicer_to_server(MobileAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_SeatServiceServicer_to_server(SeatAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_AdminServiceServicer_to_server(AdminAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
         enable_reflection(server, [*services, health.SERVICE_NAME])
-        self.grpc_port = server.add_insecure_port(f"{s.host}:{s.grpc_port}")
+        tls = self.credentials.tls
+        self.grpc_port = server.add_secure_port(
+            f"{s.host}:{s.grpc_port}", grpc.ssl_server_credentials([tls.server_pair()]))
         await server.start()
         for name in ("", *services):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

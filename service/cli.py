@@ -8,9 +8,10 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
-from foureyes.errors import RuleSetError
-from foureyes.service import rules_cli
+from foureyes.errors import FoureyesError, RuleSetError
+from foureyes.service import operators_cli, rules_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -67,15 +68,38 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds a seat may stay silent (no message, no heartbeat) before "
                             "it is logged out (default 30; 0: never)")
 
+    creds = serve.add_argument_group(
+        "credentials", "The bank's own; any left out is made in <data-dir>/credentials on first "
+                       "start (a development CA, a token per channel system, a demo operator "
+                       "directory), which is allowed on loopback only.")
+    creds.add_argument("--tls-cert", type=Path, help="the server's certificate chain (PEM)")
+    creds.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    creds.add_argument("--tls-ca", type=Path, help="the CA clients trust (PEM), to show them")
+    creds.add_argument("--systems", type=Path,
+                       help="channel systems: JSON {systems: [{name, channels, outlets, "
+                            "token_sha256}]}")
+    creds.add_argument("--operators", type=Path, help="the operator directory (JSON; see "
+                                                       "`foureyes operators`)")
+    creds.add_argument("--idp-keys", type=Path,
+                       help="JWKS (or PEM public key) of the bank's identity provider, to accept "
+                            "its signed tokens at sign-in")
+    creds.add_argument("--idp-issuer", help="the issuer those tokens must name")
+    creds.add_argument("--idp-audience", help="the audience they must name (default foureyes)")
+    creds.add_argument("--session-ttl", type=float,
+                       help="seconds an operator's session lasts (default 3600)")
+
     sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
                                 "mobile requests and a simulated seat, print what happened")
 
     rules_cli.add_parser(sub)
+    operators_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "rules":
         return rules_cli.run(args)
+    if args.command == "operators":
+        return operators_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 
@@ -87,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
         bar_own_outlet=args.bar_own_outlet or None, escalate_after=args.escalate_after,
-        review_grace=args.review_grace, seat_heartbeat_timeout=args.seat_heartbeat_timeout)
+        review_grace=args.review_grace, seat_heartbeat_timeout=args.seat_heartbeat_timeout,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca, systems=args.systems,
+        operators=args.operators, idp_keys=args.idp_keys, idp_issuer=args.idp_issuer,
+        idp_audience=args.idp_audience, session_ttl=args.session_ttl)
     return asyncio.run(serve_until_stopped(settings))
 
 
@@ -101,7 +128,7 @@ async def serve_until_stopped(settings: Settings) -> int:
     except RuleSetError as e:
         print(f"rules refused:\n{e}", file=sys.stderr)
         return 1
-    except LayoutMismatch as e:
+    except (LayoutMismatch, FoureyesError) as e:
         print(f"refused: {e}", file=sys.stderr)
         return 1
     print(f"gRPC: {service.grpc_address}", flush=True)
@@ -109,6 +136,7 @@ async def serve_until_stopped(settings: Settings) -> int:
     print(f"event feed: {service.gateway.feed.endpoint}", flush=True)
     print(f"rules: version {service.gateway.book.version} ({service.gateway.book.ruleset.source})",
           flush=True)
+    print_credentials(service)
     print("ready; Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,6 +147,21 @@ async def serve_until_stopped(settings: Settings) -> int:
     await service.stop()
     print("stopped", flush=True)
     return 0
+
+
+def print_credentials(service: Any) -> None:
+    c = service.credentials
+    print(f"TLS: clients trust {c.tls.ca}", flush=True)
+    if c.new_tokens or c.new_passwords:
+        print(f"development credentials made in {c.tls.ca.parent} — shown this once:")
+        for system, token in c.new_tokens.items():
+            print(f"  channel system {system}: authorization: Bearer {token}")
+        for op in c.directory.all():
+            if op.operator_id in c.new_passwords:
+                print(f"  operator {op.operator_id:<11} password {c.new_passwords[op.operator_id]}"
+                      f"  ({', '.join(sorted(op.roles))}, level {op.level})")
+        print("  (README, Credentials: how to use them; `foureyes operators` to change them)",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import grpc
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.app import Service
+from foureyes.service.client import channel_tokens, secure_channel
 from foureyes.service.seat_client import SeatClient
 from foureyes.service.settings import Settings
 
@@ -42,22 +43,26 @@ async def run_demo() -> int:
         print("starting a local service (Ray takes a few seconds) ...", flush=True)
         await service.start()
         print(f"gRPC: {service.grpc_address}\nmetrics: {service.metrics_url}")
+        c = service.credentials
+        print(f"TLS with the development CA {c.tls.ca.name}; each channel system and the seat "
+              "send their own token")
         try:
-            async with grpc.aio.insecure_channel(service.grpc_address) as channel:
-                await drive(channel)
+            async with secure_channel(service.grpc_address, c.tls.ca_bytes(),
+                                      channel_tokens(c.new_tokens)) as channel:
+                await drive(channel, c.new_passwords["auth-1"])
         finally:
             await service.stop()
     print("demo finished")
     return 0
 
 
-async def drive(channel: grpc.aio.Channel) -> None:
+async def drive(channel: grpc.aio.Channel, password: str) -> None:
     teller = pbg.TellerChannelStub(channel)
     kiosk = pbg.SelfServiceChannelStub(channel)
     mobile = pbg.MobileChannelStub(channel)
-    seat = await SeatClient(channel, "seat-01", "auth-7", 2,
-                            ["cash", "transfer", "wealth", "account", "care", "general"]).connect()
-    print("seat seat-01 logged in (level 2)")
+    # level and skills come from the operator directory: the login asks for none
+    seat = await SeatClient(channel, "seat-01", "auth-1", 0, [], password=password).connect()
+    print("seat seat-01 logged in as auth-1 (signed in; level and skills from the directory)")
 
     print("1. teller: cash withdrawal 3,000")
     show("answer", await teller.Authorize(pb.TellerRequest(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from foureyes.rules.explain import explain
 from foureyes.rules.replay import format_report, replay
 
 DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_CA = Path("foureyes-data/credentials/ca.pem")
 
 
 def add_parser(sub: Any) -> None:
@@ -48,23 +51,42 @@ def add_parser(sub: Any) -> None:
     rp.add_argument("--data-dir", type=Path, default=Path("foureyes-data"),
                     help="the service's data directory (default ./foureyes-data)")
     rp.add_argument("--show", type=int, default=20, help="how many flipped requests to list")
-    pub = rs.add_parser("publish", help="load DIR into a running service, all-or-nothing")
+    pub = rs.add_parser("publish", help="propose DIR to a running service (all-or-nothing); a "
+                                        "rule_approver makes it active with `rules approve`")
     rule_dir(pub)
     pub.add_argument("--comment", default="", help="why, kept in the version history")
-    for name, text in (("rollback", "restore the previous rule-set version (or --version V)"),
-                       ("versions", "list the versions a running service has activated")):
+    for name, text in (("rollback", "propose restoring the previous version (or --version V); "
+                                    "active once approved"),
+                       ("approve", "make a pending version active (a rule_approver who did not "
+                                   "propose it)"),
+                       ("versions", "list what a running service activated, and what is pending")):
         p = rs.add_parser(name, help=text)
         if name == "rollback":
             p.add_argument("--version", default="", help="the version to restore")
-    for p in (pub, rs.choices["rollback"], rs.choices["versions"]):
-        p.add_argument("--target", default=DEFAULT_TARGET,
-                       help=f"the service's gRPC address (default {DEFAULT_TARGET})")
+            p.add_argument("--comment", default="", help="why, kept in the version history")
+        if name == "approve":
+            p.add_argument("version", help="the pending version (see `rules versions`)")
+    for p in (pub, rs.choices["rollback"], rs.choices["approve"], rs.choices["versions"]):
+        add_client_flags(p)
+
+
+def add_client_flags(p: argparse.ArgumentParser) -> None:
+    """How a command reaches a running service as an operator."""
+    p.add_argument("--target", default=DEFAULT_TARGET,
+                   help=f"the service's gRPC address (default {DEFAULT_TARGET})")
+    p.add_argument("--ca", type=Path, default=DEFAULT_CA,
+                   help=f"the CA certificate the service's TLS certificate is checked against "
+                        f"(default {DEFAULT_CA})")
+    p.add_argument("--as", dest="operator", required=True,
+                   help="your operator id; the password is read from FOUREYES_PASSWORD or "
+                        "asked for")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         command = {"check": check, "test": test, "explain": explain_cmd, "replay": replay_cmd,
-                   "publish": publish, "rollback": rollback, "versions": versions}
+                   "publish": publish, "rollback": rollback, "approve": approve,
+                   "versions": versions}
         return command[args.rules_command](args)
     except RuleSetError as e:
         return _refused(e.problems)
@@ -154,18 +176,36 @@ def replay_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call(target: str, method: str, request: Any) -> Any:
+def password_of(operator: str) -> str:
+    password = os.environ.get("FOUREYES_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"password for {operator}: ")
+    return password
+
+
+def call_as(args: argparse.Namespace, stub: str, method: str, request: Any) -> Any:
+    """Sign in as `--as` and make one call; a refusal is printed and exits 1."""
     import grpc
     from foureyes.protos import foureyes_pb2_grpc as pbg
+    from foureyes.service.client import read_ca, secure_channel, session, sign_in
 
-    with grpc.insecure_channel(target) as channel:
-        try:
-            return getattr(pbg.AdminServiceStub(channel), method)(request, timeout=60)
-        except grpc.RpcError as e:
-            details = e.details() or ""
-            print(details if e.code() == grpc.StatusCode.INVALID_ARGUMENT
-                  else f"error: {e.code().name}: {details}", file=sys.stderr)
-            raise SystemExit(1) from None
+    async def go() -> Any:
+        async with secure_channel(args.target, read_ca(args.ca)) as channel:
+            token = await sign_in(channel, args.operator, password_of(args.operator))
+            return await getattr(getattr(pbg, stub)(channel), method)(
+                request, timeout=60, credentials=session(token))
+
+    try:
+        return asyncio.run(go())
+    except grpc.RpcError as e:
+        details = e.details() or ""
+        print(details if e.code() == grpc.StatusCode.INVALID_ARGUMENT
+              else f"error: {e.code().name}: {details}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
+    return call_as(args, "AdminServiceStub", method, request)
 
 
 def publish(args: argparse.Namespace) -> int:
@@ -176,25 +216,45 @@ def publish(args: argparse.Namespace) -> int:
         files=[pb.RuleFile(name=name, content=text)
                for name, text in files.contents(Path(args.dir)).items()],
         comment=args.comment)
-    v = _call(args.target, "PublishRules", request)
-    print(f"published {args.dir} to {args.target}: version {v.version} is active "
-          f"({v.trigger_rules} trigger rules)")
+    v = _call(args, "PublishRules", request)
+    print(f"proposed {args.dir} to {args.target}: version {v.version} ({v.trigger_rules} "
+          f"trigger rules) is pending; a rule_approver other than {v.proposed_by} makes it "
+          f"active with `foureyes rules approve {v.version} --as …`")
     return 0
 
 
 def rollback(args: argparse.Namespace) -> int:
     from foureyes.protos import foureyes_pb2 as pb
 
-    v = _call(args.target, "RollbackRules", pb.RollbackRulesRequest(version=args.version))
-    print(f"version {v.version} is active again ({v.trigger_rules} trigger rules)")
+    v = _call(args, "RollbackRules", pb.RollbackRulesRequest(version=args.version,
+                                                             comment=args.comment))
+    print(f"proposed going back to version {v.version} ({v.trigger_rules} trigger rules); "
+          f"pending until approved with `foureyes rules approve {v.version} --as …`")
     return 0
+
+
+def approve(args: argparse.Namespace) -> int:
+    from foureyes.protos import foureyes_pb2 as pb
+
+    v = _call(args, "ApproveRules", pb.ApproveRulesRequest(version=args.version))
+    print(f"version {v.version} is active ({v.trigger_rules} trigger rules), proposed by "
+          f"{v.proposed_by}, approved by {v.approved_by}")
+    return 0
+
+
+def _when(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def versions(args: argparse.Namespace) -> int:
     from foureyes.protos import foureyes_pb2 as pb
 
-    answer = _call(args.target, "ListRuleVersions", pb.ListRuleVersionsRequest())
+    answer = _call(args, "ListRuleVersions", pb.ListRuleVersionsRequest())
     for v in answer.activations:
-        at = dt.datetime.fromtimestamp(v.activated_at).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{'*' if v.active else ' '} {at}  {v.version}  {v.trigger_rules:>4} rules  {v.comment}")
+        print(f"{'*' if v.active else ' '} {_when(v.activated_at)}  {v.version}  "
+              f"{v.trigger_rules:>4} rules  by {v.proposed_by or '?'}, approved by "
+              f"{v.approved_by or '?'}  {v.comment}")
+    for v in answer.pending:
+        print(f"  pending since {_when(v.proposed_at)}  {v.version}  {v.trigger_rules:>4} rules  "
+              f"proposed by {v.proposed_by}  {v.comment}")
     return 0

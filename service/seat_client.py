@@ -9,17 +9,20 @@ from collections.abc import AsyncIterator, Iterable
 import grpc
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.client import session, sign_in
 
 
 class SeatClient:
     def __init__(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
                  skills: Iterable[str], capacity: int = 1, outlet_id: str = "",
                  scope: Iterable[str] = (), supervisor: bool = False,
-                 heartbeats: bool = True) -> None:
+                 heartbeats: bool = True, password: str = "", token: str = "") -> None:
         self.login = pb.Login(seat_id=seat_id, operator_id=operator_id, authority_level=level,
                               skills=list(skills), capacity=capacity, outlet_id=outlet_id,
                               scope=list(scope), supervisor=supervisor)
         self.heartbeats = heartbeats  # False: act like a seat whose network went quiet
+        self.password, self.token = password, token  # the operator's credential, or a session
+        self._channel = channel
         self._stub = pbg.SeatServiceStub(channel)
         self._out: asyncio.Queue[pb.SeatMessage | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None
@@ -31,7 +34,9 @@ class SeatClient:
             yield msg
 
     async def connect(self) -> SeatClient:
-        self._call = self._stub.Connect(self._messages())
+        if not self.token:
+            self.token = await sign_in(self._channel, self.login.operator_id, self.password)
+        self._call = self._stub.Connect(self._messages(), credentials=session(self.token))
         first = await self.next()
         if first.WhichOneof("body") != "logged_in":
             raise RuntimeError(f"login refused: {first}")

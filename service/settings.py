@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from foureyes.gateway.settings import GatewaySettings
+from foureyes.security.credentials import CredentialFiles
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,22 @@ class Settings:
     case_expiry: float = 4 * 3600.0  # seconds from creation until an undecided case expires
     review_grace: float = 20.0  # seconds a dropped seat keeps the cases it is reviewing
     seat_heartbeat_timeout: float = 30.0  # a seat silent this long is logged out; 0: never
+    # the bank's credentials; each left empty is made in <data-dir>/credentials (loopback only)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    systems: Path | None = None
+    operators: Path | None = None
+    idp_keys: Path | None = None  # JWKS (or PEM) of the bank's identity provider
+    idp_issuer: str = ""
+    idp_audience: str = "foureyes"
+    session_ttl: float = 3600.0  # seconds an operator's session lasts
     instance: str = field(default="", compare=False)  # names this run's Ray actors
+
+    def credential_files(self) -> CredentialFiles:
+        return CredentialFiles(self.tls_cert, self.tls_key, self.tls_ca, self.systems,
+                               self.operators, self.idp_keys, self.idp_issuer, self.idp_audience,
+                               self.session_ttl)
 
     def gateway(self) -> GatewaySettings:
         return GatewaySettings(self.host, self.feed_port, self.data_dir, self.case_shards,
@@ -52,6 +68,9 @@ def _convert(name: str, raw: str) -> object:
         return int(raw)
     if isinstance(default, float):
         return float(raw)
-    if isinstance(default, Path) or name == "rules":
+    if isinstance(default, Path) or name in _PATHS:
         return Path(raw)
     return raw
+
+
+_PATHS = {"rules", "tls_cert", "tls_key", "tls_ca", "systems", "operators", "idp_keys"}

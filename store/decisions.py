@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
+from foureyes.store.behind import WrittenBehind
 from foureyes.store.database import Database
 
 DECISION_SCHEMA = """
@@ -24,44 +24,23 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_at ON decisions(at);
 """
 
-FLUSH_SECONDS = 0.1
-
-
-class DecisionLog:
+class DecisionLog(WrittenBehind):
     """Every decision a gateway made, with the facts the rules saw and the rule-set version,
     for audit and for replaying a candidate rule set against real traffic.
 
-    Written behind the answer, a batch every FLUSH_SECONDS: a decision that needed a case is
-    durable in the case store before the channel hears of it; this log is the record of all
-    of them, and a crash loses at most its last batch.
+    Written behind the answer: a decision that needed a case is durable in the case store
+    before the channel hears of it; this log is the record of all of them.
     """
 
     def __init__(self, path: Path) -> None:
-        self.db = Database(path, DECISION_SCHEMA)
-        self._rows: list[tuple[Any, ...]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def open(self) -> None:
-        await self.db.open()
+        super().__init__(Database(path, DECISION_SCHEMA),
+                         "INSERT INTO decisions (at, channel, request_key, outcome, scene, case_id, "
+                         "rules_version, fired, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
     def record(self, at: float, channel: str, request_key: str, outcome: str, scene: str,
                case_id: str, rules_version: str, fired: list[str], facts: dict[str, Any]) -> None:
-        self._rows.append((at, channel, request_key, outcome, scene, case_id, rules_version,
-                           json.dumps(fired), json.dumps(facts, ensure_ascii=False)))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_later())
-
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
-        await self.flush()
-
-    async def flush(self) -> None:
-        rows, self._rows = self._rows, []
-        if rows:
-            await self.db.write([(
-                "INSERT INTO decisions (at, channel, request_key, outcome, scene, case_id, "
-                "rules_version, fired, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-                for row in rows])
+        self.append((at, channel, request_key, outcome, scene, case_id, rules_version,
+                     json.dumps(fired), json.dumps(facts, ensure_ascii=False)))
 
     async def since(self, start: float, end: float = float("inf")) -> list[dict[str, Any]]:
         rows = await self.db.read(
@@ -71,9 +50,3 @@ class DecisionLog:
                  "case_id": case_id, "rules_version": version, "fired": json.loads(fired),
                  "facts": json.loads(facts)}
                 for at, ch, key, outcome, scene, case_id, version, fired, facts in rows]
-
-    async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-        await self.flush()
-        await self.db.close()

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from pathlib import Path
 
 import grpc
 import pytest
 import ray
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.security.directory import Operator
 from foureyes.service.app import Service
+from foureyes.service.client import channel_tokens, secure_channel, session, sign_in
+from foureyes.service.seat_client import SeatClient
 from foureyes.service.settings import Settings
 
 ALL_SKILLS = ["cash", "transfer", "wealth", "account", "care", "general"]
+
+
+def _tokens_file(svc: Service) -> Path:
+    # the channel systems' tokens are shown once, at a data directory's first start: the tests
+    # keep them beside it for restarts (in a file: this module is imported twice, as pytest's
+    # conftest and as tests.integration.conftest)
+    return svc.settings.data_dir / "test-tokens.json"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +44,8 @@ def start_service(ray_session, tmp_path):
                             offer_timeout=overrides.pop("offer_timeout", 30.0), **overrides)
         service = Service(settings)
         await service.start()
+        if service.credentials.new_tokens:
+            _tokens_file(service).write_text(json.dumps(service.credentials.new_tokens))
         started.append(service)
         return service
 
@@ -45,9 +60,18 @@ async def service(start_service):
     await svc.stop()
 
 
+def connect(svc: Service, tokens: dict[str, str] | None = None) -> grpc.aio.Channel:
+    """A channel as the channel systems use it: TLS, each channel service with its system's
+    token (the development tokens made at the service's first start, unless given)."""
+    c = svc.credentials
+    return secure_channel(svc.grpc_address, c.tls.ca_bytes(),
+                          channel_tokens(json.loads(_tokens_file(svc).read_text())
+                                         if tokens is None else tokens))
+
+
 @pytest.fixture
 async def channel(service):
-    async with grpc.aio.insecure_channel(service.grpc_address) as ch:
+    async with connect(service) as ch:
         yield ch
 
 
@@ -55,7 +79,50 @@ async def channel(service):
 async def running(start_service, **kw):
     svc = await start_service(**kw)
     try:
-        async with grpc.aio.insecure_channel(svc.grpc_address) as ch:
+        async with connect(svc) as ch:
             yield svc, ch
     finally:
         await svc.stop()
+
+
+def enrol(svc: Service, operator_id: str, level: int = 0, skills=(), roles=("authorizer",),
+          scope=(), outlet: str = "") -> str:
+    """Put an operator in the service's directory (as the bank would); returns the password."""
+    password = f"pw-{operator_id}"
+    directory = svc.credentials.directory
+    wanted = Operator(operator_id, level=level, skills=tuple(skills), scope=tuple(scope),
+                      outlet=outlet, roles=frozenset(roles))
+    if operator_id in {o.operator_id for o in directory.all()}:  # e.g. a demo operator
+        directory.update(operator_id, level=level, skills=wanted.skills, scope=wanted.scope,
+                         outlet=outlet, roles=wanted.roles, password=password)
+    else:
+        directory.add(wanted, password)
+    return password
+
+
+def seat_of(svc: Service, channel: grpc.aio.Channel, seat_id: str, operator_id: str, level: int,
+            skills, capacity: int = 1, outlet_id: str = "", scope=(), supervisor: bool = False,
+            heartbeats: bool = True) -> SeatClient:
+    """A seat whose operator the directory knows with exactly what the seat logs in with."""
+    roles = ("authorizer", "supervisor") if supervisor else ("authorizer",)
+    password = enrol(svc, operator_id, level, skills, roles, scope, outlet_id)
+    return SeatClient(channel, seat_id, operator_id, level, skills, capacity=capacity,
+                      outlet_id=outlet_id, scope=scope, supervisor=supervisor,
+                      heartbeats=heartbeats, password=password)
+
+
+async def operator_session(svc: Service, channel: grpc.aio.Channel, operator_id: str,
+                           *roles: str) -> grpc.CallCredentials:
+    return session(await sign_in(channel, operator_id, enrol(svc, operator_id, roles=roles)))
+
+
+async def publish_approved(svc: Service, channel: grpc.aio.Channel, files, comment: str = ""
+                           ) -> pb.RuleSetVersion:
+    """Propose as a rule author, approve as a rule approver: the four-eyes path."""
+    admin = pbg.AdminServiceStub(channel)
+    proposed = await admin.PublishRules(
+        pb.PublishRulesRequest(files=files, comment=comment),
+        credentials=await operator_session(svc, channel, "author-t", "rule_author"))
+    return await admin.ApproveRules(
+        pb.ApproveRulesRequest(version=proposed.version),
+        credentials=await operator_session(svc, channel, "approver-t", "rule_approver"))

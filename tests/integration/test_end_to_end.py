@@ -12,9 +12,8 @@ import grpc
 import pytest
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
-from foureyes.service.seat_client import SeatClient
 
-from tests.integration.conftest import ALL_SKILLS, running
+from tests.integration.conftest import ALL_SKILLS, running, seat_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +35,7 @@ async def test_teller_request_needing_no_authorization(service, channel):
 
 async def test_required_case_is_offered_approved_and_watched(service, channel):
     teller = pbg.TellerChannelStub(channel)
-    seat = await SeatClient(channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
+    seat = await seat_of(service, channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
     d = await teller.Authorize(withdrawal("k-big", "80000"))
     assert d.outcome == pb.REQUIRED and d.case_id
     assert d.scene.id == "cash-withdrawal" and d.authority_level == 1
@@ -67,7 +66,7 @@ async def test_required_case_is_offered_approved_and_watched(service, channel):
 
 async def test_stale_decision_is_refused_on_the_seat_stream(service, channel):
     teller = pbg.TellerChannelStub(channel)
-    seat = await SeatClient(channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
+    seat = await seat_of(service, channel, "seat-1", "auth-1", 2, ALL_SKILLS).connect()
     d = await teller.Authorize(withdrawal("k-stale", "60000"))
     await seat.next_of("offer")
     seat.accept(d.case_id)
@@ -93,7 +92,7 @@ async def test_self_service_and_mobile_requests(service, channel):
             code="CASH_DEPOSIT", amount="60000", customer_id="c9", idempotency_key="ss-2")))
     assert deposit.outcome == pb.REQUIRED and deposit.scene.id == "cash-deposit"
 
-    seat = await SeatClient(channel, "seat-w", "auth-9", 2, ["wealth"]).connect()
+    seat = await seat_of(service, channel, "seat-w", "auth-9", 2, ["wealth"]).connect()
     d = await mobile.Authorize(pb.MobileRequest(
         app_id="app", session_id="s-1", transaction=pb.Transaction(
             code="WEALTH_PURCHASE", amount="20000", product_risk_level=5,
@@ -141,11 +140,11 @@ async def test_bad_requests_get_clear_errors(service, channel):
 
 
 async def test_offer_timeout_goes_to_a_second_seat(start_service):
-    async with running(start_service, offer_timeout=1.0) as (_, channel):
-        first = await SeatClient(channel, "seat-a", "auth-a", 1, ["cash"]).connect()
+    async with running(start_service, offer_timeout=1.0) as (svc, channel):
+        first = await seat_of(svc, channel, "seat-a", "auth-a", 1, ["cash"]).connect()
         d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("t-1", "55000"))
         assert (await first.next_of("offer")).offer.case.case_id == d.case_id
-        second = await SeatClient(channel, "seat-b", "auth-b", 1, ["cash"]).connect()
+        second = await seat_of(svc, channel, "seat-b", "auth-b", 1, ["cash"]).connect()
         revoked = (await first.next_of("revoked", timeout=5)).revoked
         assert revoked.case_id == d.case_id and "timed out" in revoked.reason
         assert (await second.next_of("offer", timeout=5)).offer.case.case_id == d.case_id
@@ -154,7 +153,7 @@ async def test_offer_timeout_goes_to_a_second_seat(start_service):
 
 
 async def test_a_seat_with_capacity_two_works_on_two_cases_at_once(service, channel):
-    seat = await SeatClient(channel, "seat-2x", "auth-2x", 2, ["cash"], capacity=2).connect()
+    seat = await seat_of(service, channel, "seat-2x", "auth-2x", 2, ["cash"], capacity=2).connect()
     teller = pbg.TellerChannelStub(channel)
     cases = {(await teller.Authorize(withdrawal(f"cap-{i}", "70000"))).case_id for i in range(3)}
     offered = {(await seat.next_of("offer")).offer.case.case_id for _ in range(2)}
@@ -175,11 +174,11 @@ async def test_a_seat_with_capacity_two_works_on_two_cases_at_once(service, chan
 
 
 async def test_initiator_is_never_offered_their_own_case(service, channel):
-    own = await SeatClient(channel, "seat-own", "teller-7", 2, ALL_SKILLS).connect()
+    own = await seat_of(service, channel, "seat-own", "teller-7", 2, ALL_SKILLS).connect()
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("own-1", "90000", "teller-7"))
     with pytest.raises(TimeoutError):
         await own.next_of("offer", timeout=1.5)
-    other = await SeatClient(channel, "seat-other", "auth-2", 2, ALL_SKILLS).connect()
+    other = await seat_of(service, channel, "seat-other", "auth-2", 2, ALL_SKILLS).connect()
     assert (await other.next_of("offer")).offer.case.case_id == d.case_id
     await own.close()
     await other.close()
@@ -187,21 +186,21 @@ async def test_initiator_is_never_offered_their_own_case(service, channel):
 
 async def test_open_cases_survive_a_restart_and_are_offered_again(start_service, tmp_path):
     data = tmp_path / "restart"
-    async with running(start_service, data_dir=data) as (_, channel):
+    async with running(start_service, data_dir=data) as (svc, channel):
         teller = pbg.TellerChannelStub(channel)
         d1 = await teller.Authorize(withdrawal("r-1", "60000"))
         d2 = await teller.Authorize(withdrawal("r-2", "70000"))
-        seat = await SeatClient(channel, "seat-r", "auth-r", 2, ["cash"]).connect()
+        seat = await seat_of(svc, channel, "seat-r", "auth-r", 2, ["cash"]).connect()
         offered = (await seat.next_of("offer")).offer.case.case_id
         seat.accept(offered)
         await seat.next_of("assigned")  # in review when the service stops
         await seat.close()
-    async with running(start_service, data_dir=data) as (_, channel):
+    async with running(start_service, data_dir=data) as (svc, channel):
         teller = pbg.TellerChannelStub(channel)
         for d in (d1, d2):
             update = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
             assert update.state == pb.QUEUED and not update.final
-        seat = await SeatClient(channel, "seat-r2", "auth-r2", 2, ["cash"]).connect()
+        seat = await seat_of(svc, channel, "seat-r2", "auth-r2", 2, ["cash"]).connect()
         seen = {(await seat.next_of("offer")).offer.case.case_id}
         seat.decline(next(iter(seen)))
         seen.add((await seat.next_of("offer")).offer.case.case_id)
@@ -214,7 +213,7 @@ async def test_a_killed_case_host_is_restarted_and_the_next_request_reaches_it(s
     from foureyes.actors.shards import actor_name
 
     teller = pbg.TellerChannelStub(channel)
-    seat = await SeatClient(channel, "seat-k", "auth-k", 2, ["cash"]).connect()
+    seat = await seat_of(service, channel, "seat-k", "auth-k", 2, ["cash"]).connect()
     before = await teller.Authorize(withdrawal("kill-1", "60000"))
     await seat.next_of("offer")
     host = ray.get_actor(actor_name(service.settings.instance, "cases", 0))
@@ -246,7 +245,7 @@ async def test_a_restarted_dispatcher_knows_which_seat_reviews_what(start_servic
             if shard_of(case_id_for("teller", k), 2) == 1)
     async with running(start_service, case_shards=2) as (svc, channel):
         teller = pbg.TellerChannelStub(channel)
-        seat = await SeatClient(channel, "seat-r", "auth-r", 2, ["cash"]).connect()  # capacity 1
+        seat = await seat_of(svc, channel, "seat-r", "auth-r", 2, ["cash"]).connect()  # capacity 1
         first = await teller.Authorize(withdrawal(next(keys), "60000"))
         await seat.next_of("offer")
         seat.accept(first.case_id)
@@ -324,7 +323,7 @@ async def test_reflection_answers_v1_and_v1alpha(service, channel, version):
 
 
 async def test_dual_approval_goes_to_two_distinct_seats_in_sequence(service, channel):
-    first = await SeatClient(channel, "seat-d1", "auth-d1", 2, ["cash"]).connect()
+    first = await seat_of(service, channel, "seat-d1", "auth-d1", 2, ["cash"]).connect()
     teller = pbg.TellerChannelStub(channel)
     d = await teller.Authorize(withdrawal("dual-1", "250000"))
     assert d.approvers == 2 and d.authority_level == 2
@@ -336,7 +335,7 @@ async def test_dual_approval_goes_to_two_distinct_seats_in_sequence(service, cha
     partly = (await first.next_of("decided")).decided
     assert partly.state == pb.QUEUED and partly.approvals == 1 and not partly.final
 
-    second = await SeatClient(channel, "seat-d2", "auth-d2", 2, ["cash"]).connect()
+    second = await seat_of(service, channel, "seat-d2", "auth-d2", 2, ["cash"]).connect()
     offer = (await second.next_of("offer")).offer.case  # never back to the first approver
     assert offer.case_id == d.case_id and list(offer.approved_by) == ["auth-d1"]
     second.accept(d.case_id)
@@ -350,7 +349,7 @@ async def test_dual_approval_goes_to_two_distinct_seats_in_sequence(service, cha
 
 async def test_return_for_supplement_comes_back_to_the_same_seat(service, channel):
     teller = pbg.TellerChannelStub(channel)
-    returner = await SeatClient(channel, "seat-r1", "auth-r1", 1, ["cash"]).connect()
+    returner = await seat_of(service, channel, "seat-r1", "auth-r1", 1, ["cash"]).connect()
     d = await teller.Authorize(withdrawal("ret-1", "60000"))
     watch = teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))
     assert (await returner.next_of("offer")).offer.case.case_id == d.case_id
@@ -363,7 +362,7 @@ async def test_return_for_supplement_comes_back_to_the_same_seat(service, channe
             assert list(update.missing) == ["id_document"] and not update.final
             break
     # another seat is free and was never assigned: still the returning seat gets it back
-    other = await SeatClient(channel, "seat-r2", "auth-r2", 1, ["cash"]).connect()
+    other = await seat_of(service, channel, "seat-r2", "auth-r2", 1, ["cash"]).connect()
     back = await teller.SupplementCase(pb.SupplementCaseRequest(
         case_id=d.case_id, supplied=["id_document"], note="ID card scanned"))
     assert back.state == pb.QUEUED
@@ -392,7 +391,7 @@ async def test_every_case_event_is_published_on_the_feed(service, channel):
             break
     while await sub.poll(200):  # drain the probes
         await sub.recv_multipart()
-    seat = await SeatClient(channel, "seat-feed", "auth-feed", 1, ["cash"]).connect()
+    seat = await seat_of(service, channel, "seat-feed", "auth-feed", 1, ["cash"]).connect()
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("feed-1", "60000"))
     seat.accept((await seat.next_of("offer")).offer.case.case_id)
     assigned = (await seat.next_of("assigned")).assigned.case
@@ -414,7 +413,7 @@ async def test_every_case_event_is_published_on_the_feed(service, channel):
 
 
 async def test_cancel_during_an_offer_revokes_it_and_frees_the_seat(service, channel):
-    seat = await SeatClient(channel, "seat-c", "auth-c", 1, ["cash"]).connect()
+    seat = await seat_of(service, channel, "seat-c", "auth-c", 1, ["cash"]).connect()
     teller = pbg.TellerChannelStub(channel)
     d = await teller.Authorize(withdrawal("cancel-1", "60000"))
     assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
@@ -428,8 +427,8 @@ async def test_cancel_during_an_offer_revokes_it_and_frees_the_seat(service, cha
 
 
 async def test_a_case_nobody_decides_expires_and_the_offer_is_revoked(start_service):
-    async with running(start_service, case_expiry=1.5) as (_, channel):
-        seat = await SeatClient(channel, "seat-x", "auth-x", 1, ["cash"]).connect()
+    async with running(start_service, case_expiry=1.5) as (svc, channel):
+        seat = await seat_of(svc, channel, "seat-x", "auth-x", 1, ["cash"]).connect()
         teller = pbg.TellerChannelStub(channel)
         d = await teller.Authorize(withdrawal("exp-1", "60000"))
         assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
@@ -441,11 +440,11 @@ async def test_a_case_nobody_decides_expires_and_the_offer_is_revoked(start_serv
 
 
 async def test_an_away_seat_is_skipped_until_it_is_available_again(service, channel):
-    away = await SeatClient(channel, "seat-away", "auth-away", 1, ["cash"]).connect()
+    away = await seat_of(service, channel, "seat-away", "auth-away", 1, ["cash"]).connect()
     away.set_presence(pb.AWAY)
     assert (await away.next_of("presence")).presence.presence == pb.AWAY
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("away-1", "60000"))
-    other = await SeatClient(channel, "seat-back", "auth-back", 1, ["cash"]).connect()
+    other = await seat_of(service, channel, "seat-back", "auth-back", 1, ["cash"]).connect()
     assert (await other.next_of("offer")).offer.case.case_id == d.case_id
     away.set_presence(pb.AVAILABLE)
     nxt = await away.next()  # no offer reached the away seat in the meantime
@@ -455,7 +454,7 @@ async def test_an_away_seat_is_skipped_until_it_is_available_again(service, chan
 
 
 async def test_a_scoped_seat_gets_only_cases_of_its_units(service, channel):
-    shanghai = await SeatClient(channel, "seat-sh", "auth-sh", 1, ["cash"],
+    shanghai = await seat_of(service, channel, "seat-sh", "auth-sh", 1, ["cash"],
                                 scope=["BR-SH"]).connect()
     teller = pbg.TellerChannelStub(channel)
 
@@ -468,7 +467,7 @@ async def test_a_scoped_seat_gets_only_cases_of_its_units(service, channel):
     local = await teller.Authorize(at("OUT-SH-002", "scope-sh"))
     offer = (await shanghai.next_of("offer")).offer.case
     assert offer.case_id == local.case_id  # the Chengdu case, older, was passed over
-    central = await SeatClient(channel, "seat-hq", "auth-hq", 1, ["cash"]).connect()
+    central = await seat_of(service, channel, "seat-hq", "auth-hq", 1, ["cash"]).connect()
     assert (await central.next_of("offer")).offer.case.case_id == chengdu.case_id
     await shanghai.close()
     await central.close()

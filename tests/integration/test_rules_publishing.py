@@ -15,7 +15,7 @@ from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
 
-from tests.integration.conftest import running
+from tests.integration.conftest import operator_session, publish_approved, running
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def withdrawal(key: str, amount: str = "60000") -> pb.TellerRequest:
 
 async def test_requests_in_flight_during_a_publish_get_exactly_one_version(start_service, tmp_path):
     old, new = RuleBook.load().version, RuleBook.load(candidate(tmp_path)).version
-    async with running(start_service) as (_svc, ch):
+    async with running(start_service) as (svc, ch):
         teller, admin = pbg.TellerChannelStub(ch), pbg.AdminServiceStub(ch)
 
         async def wave(prefix: str, n: int) -> list[pb.Decision]:
@@ -56,22 +56,29 @@ async def test_requests_in_flight_during_a_publish_get_exactly_one_version(start
 
         before = asyncio.create_task(wave("a", 150))
         await asyncio.sleep(0.2)  # the wave needs cases under the old rules: about a second
-        published = await admin.PublishRules(pb.PublishRulesRequest(
-            files=files_of(candidate(tmp_path)), comment="raise cash threshold to 70,000"))
+        published = await publish_approved(svc, ch, files_of(candidate(tmp_path)),
+                                           "raise cash threshold to 70,000")
         answers = await before + await wave("b", 50)
 
         assert published.version == new and published.active
+        assert (published.proposed_by, published.approved_by) == ("author-t", "approver-t")
         seen = {d.rules_version for d in answers}
         assert seen == {old, new}
         for d in answers:  # 60,000 needs a case under the old threshold and not under the new
             assert d.outcome == (pb.REQUIRED if d.rules_version == old else pb.NOT_REQUIRED), d
         assert all(d.rules_version == new for d in answers[150:])
 
-        restored = await admin.RollbackRules(pb.RollbackRulesRequest())
-        assert restored.version == old
+        author = await operator_session(svc, ch, "author-t", "rule_author")
+        approver = await operator_session(svc, ch, "approver-t", "rule_approver")
+        proposed = await admin.RollbackRules(pb.RollbackRulesRequest(), credentials=author)
+        assert proposed.version == old and proposed.pending and svc.gateway.book.version == new
+        restored = await admin.ApproveRules(pb.ApproveRulesRequest(version=old),
+                                            credentials=approver)
+        assert restored.version == old and restored.active
         d = await teller.Authorize(withdrawal("c1"))
         assert d.rules_version == old and d.outcome == pb.REQUIRED
-        history = (await admin.ListRuleVersions(pb.ListRuleVersionsRequest())).activations
+        history = (await admin.ListRuleVersions(pb.ListRuleVersionsRequest(),
+                                                credentials=approver)).activations
         assert [v.version for v in history] == [old, new, old]
         assert [v.active for v in history] == [True, False, True]
         assert history[1].comment == "raise cash threshold to 70,000"
@@ -80,20 +87,23 @@ async def test_requests_in_flight_during_a_publish_get_exactly_one_version(start
 async def test_an_invalid_or_failing_rule_set_never_replaces_the_active_one(start_service, tmp_path):
     async with running(start_service) as (svc, ch):
         admin = pbg.AdminServiceStub(ch)
+        author = await operator_session(svc, ch, "author-t", "rule_author")
         active = svc.gateway.book.version
         broken = candidate(tmp_path)
         (broken / "more.yaml").write_text(
             "triggers:\n  - id: oops\n    when: {transaction.amount: {gte: 10, lt: 5}}\n"
             "    outcome: remote\n    scene: cash-withdrawal\n")
         with pytest.raises(grpc.aio.AioRpcError) as e:
-            await admin.PublishRules(pb.PublishRulesRequest(files=files_of(broken)))
+            await admin.PublishRules(pb.PublishRulesRequest(files=files_of(broken)),
+                                     credentials=author)
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "more.yaml:3: oops: can never fire" in e.value.details()
 
         failing = candidate(tmp_path, 90000)
         shutil.copy(DEFAULT_RULES / "triggers_test.yaml", failing)  # expects 50,000
         with pytest.raises(grpc.aio.AioRpcError) as e:
-            await admin.PublishRules(pb.PublishRulesRequest(files=files_of(failing)))
+            await admin.PublishRules(pb.PublishRulesRequest(files=files_of(failing)),
+                                     credentials=author)
         assert "triggers_test.yaml:18: a large cash withdrawal goes to a remote authorizer: " \
                "test failed: outcome: expected remote, got none" in e.value.details()
 
@@ -110,8 +120,7 @@ async def test_a_restart_keeps_the_published_version_and_replay_reads_the_decisi
         for i, amount in enumerate(["1000", "45000", "45000", "60000"]):
             await teller.Authorize(withdrawal(f"r{i}", amount))
         lowered = candidate(tmp_path, 40000)
-        published = await pbg.AdminServiceStub(ch).PublishRules(
-            pb.PublishRulesRequest(files=files_of(lowered)))
+        published = await publish_approved(svc, ch, files_of(lowered))
     async with running(start_service, data_dir=data) as (svc, ch):
         assert svc.gateway.book.version == published.version
 

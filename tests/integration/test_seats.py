@@ -15,7 +15,7 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.rules.book import DEFAULT_RULES
 from foureyes.service.seat_client import SeatClient
 
-from tests.integration.conftest import running
+from tests.integration.conftest import running, seat_of
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +27,14 @@ def withdrawal(key: str, amount: str = "60000") -> pb.TellerRequest:
                                                        idempotency_key=key))
 
 
-def seat(channel: grpc.aio.Channel, name: str, **kw) -> SeatClient:
-    return SeatClient(channel, f"seat-{name}", f"auth-{name}", 2, ["cash"], **kw)
+def seat(svc, channel: grpc.aio.Channel, name: str, **kw) -> SeatClient:
+    return seat_of(svc, channel, f"seat-{name}", f"auth-{name}", 2, ["cash"], **kw)
 
 
-async def in_review(channel: grpc.aio.Channel, name: str, key: str) -> tuple[SeatClient, str]:
+async def in_review(svc, channel: grpc.aio.Channel, name: str, key: str
+                    ) -> tuple[SeatClient, str]:
     """A seat that has accepted a fresh case and is reviewing it."""
-    reviewer = await seat(channel, name).connect()
+    reviewer = await seat(svc, channel, name).connect()
     d = await pbg.TellerChannelStub(channel).Authorize(withdrawal(key))
     assert (await reviewer.next_of("offer")).offer.case.case_id == d.case_id
     reviewer.accept(d.case_id)
@@ -47,11 +48,11 @@ async def states(channel: grpc.aio.Channel, case_id: str) -> list[int]:
 
 
 async def test_two_seats_racing_to_accept_one_case_only_one_gets_it(start_service):
-    async with running(start_service, offer_timeout=1.0) as (_, channel):
-        a = await seat(channel, "race-a").connect()
+    async with running(start_service, offer_timeout=1.0) as (svc, channel):
+        a = await seat(svc, channel, "race-a").connect()
         d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("race-1"))
         assert (await a.next_of("offer")).offer.case.case_id == d.case_id
-        b = await seat(channel, "race-b").connect()
+        b = await seat(svc, channel, "race-b").connect()
         await a.next_of("revoked", timeout=5)  # a let it time out; now b holds the offer
         assert (await b.next_of("offer", timeout=5)).offer.case.case_id == d.case_id
         a.accept(d.case_id)  # late, and at the same moment as b
@@ -65,10 +66,10 @@ async def test_two_seats_racing_to_accept_one_case_only_one_gets_it(start_servic
 
 
 async def test_a_seat_dropping_mid_review_gets_its_case_back_within_the_grace_time(start_service):
-    async with running(start_service, review_grace=30.0) as (_, channel):
-        a, case_id = await in_review(channel, "drop-a", "drop-1")
+    async with running(start_service, review_grace=30.0) as (svc, channel):
+        a, case_id = await in_review(svc, channel, "drop-a", "drop-1")
         await a.close()  # the network goes; the seat comes back in time
-        again = await seat(channel, "drop-a").connect()
+        again = await seat(svc, channel, "drop-a").connect()
         case = (await again.next_of("assigned")).assigned.case
         assert case.case_id == case_id
         again.decide(case.case_id, case.version, pb.APPROVE)
@@ -78,9 +79,9 @@ async def test_a_seat_dropping_mid_review_gets_its_case_back_within_the_grace_ti
 
 
 async def test_a_seat_that_does_not_come_back_loses_the_case_after_the_grace_time(start_service):
-    async with running(start_service, review_grace=1.0) as (_, channel):
-        a, case_id = await in_review(channel, "gone-a", "gone-1")
-        b = await seat(channel, "gone-b").connect()
+    async with running(start_service, review_grace=1.0) as (svc, channel):
+        a, case_id = await in_review(svc, channel, "gone-a", "gone-1")
+        b = await seat(svc, channel, "gone-b").connect()
         dropped = time.monotonic()
         await a.close()
         offer = (await b.next_of("offer", timeout=10)).offer.case
@@ -91,9 +92,9 @@ async def test_a_seat_that_does_not_come_back_loses_the_case_after_the_grace_tim
 
 
 async def test_a_silent_seat_is_logged_out_at_its_heartbeat_timeout(start_service):
-    async with running(start_service, seat_heartbeat_timeout=1.0) as (_, channel):
-        silent = await seat(channel, "quiet", heartbeats=False).connect()
-        beating = await seat(channel, "beating").connect()
+    async with running(start_service, seat_heartbeat_timeout=1.0) as (svc, channel):
+        silent = await seat(svc, channel, "quiet", heartbeats=False).connect()
+        beating = await seat(svc, channel, "beating").connect()
         await asyncio.sleep(1.5)  # past the timeout: only the silent seat is logged out
         error = (await silent.next_of("error", timeout=5)).error
         assert error.code == "DEADLINE_EXCEEDED" and "heartbeat" in error.message
@@ -117,8 +118,8 @@ def quick_sla_rules(tmp_path: Path) -> Path:
 
 
 async def test_a_case_waiting_past_its_sla_is_escalated_to_supervisors(start_service, tmp_path):
-    async with running(start_service, rules=quick_sla_rules(tmp_path)) as (_, channel):
-        boss = await SeatClient(channel, "sup", "sup-1", 3, [], supervisor=True).connect()
+    async with running(start_service, rules=quick_sla_rules(tmp_path)) as (svc, channel):
+        boss = await seat_of(svc, channel, "sup", "sup-1", 3, [], supervisor=True).connect()
         teller = pbg.TellerChannelStub(channel)
         d = await teller.Authorize(withdrawal("sla-1"))
         assert d.sla_seconds == 1
@@ -126,7 +127,7 @@ async def test_a_case_waiting_past_its_sla_is_escalated_to_supervisors(start_ser
         assert notice.case_id == d.case_id and "SLA" in notice.reason
         assert notice.case.scene.id == "cash-withdrawal"
         newer = await teller.Authorize(withdrawal("sla-2", "60001"))
-        a = await seat(channel, "sla-a").connect()  # escalated first, though the other is newer
+        a = await seat(svc, channel, "sla-a").connect()  # escalated first, though the other is newer
         assert (await a.next_of("offer")).offer.case.case_id == d.case_id
         assert newer.case_id
         await boss.close()
@@ -134,10 +135,10 @@ async def test_a_case_waiting_past_its_sla_is_escalated_to_supervisors(start_ser
 
 
 async def test_a_supervisor_reassigns_takes_back_and_sees_the_board(start_service):
-    async with running(start_service) as (_, channel):
-        boss = await SeatClient(channel, "sup", "sup-1", 3, [], supervisor=True).connect()
-        a, case_id = await in_review(channel, "sv-a", "sv-1")
-        b = await seat(channel, "sv-b").connect()
+    async with running(start_service) as (svc, channel):
+        boss = await seat_of(svc, channel, "sup", "sup-1", 3, [], supervisor=True).connect()
+        a, case_id = await in_review(svc, channel, "sv-a", "sv-1")
+        b = await seat(svc, channel, "sv-b").connect()
 
         boss.view_board()
         board = (await boss.next_of("board")).board

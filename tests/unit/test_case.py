@@ -159,7 +159,7 @@ async def test_a_finished_case_is_read_back_from_the_store_by_its_key(tmp_path):
     await shard.begin_review("C1", "seat-a", "auth-1")
     await shard.decide("C1", "seat-a", 2, "APPROVE", "", "", [])
     assert "C1" not in shard.cases  # finished: only the store has it now
-    assert (await shard.get("C1"))["state"] == "APPROVED"
+    assert (await shard.get("C1", ""))["state"] == "APPROVED"
     retried, reused = await shard.create([spec("C1"), spec("C1", fingerprint="other")])
     assert isinstance(retried, dict) and retried["state"] == "APPROVED" and retried["version"] == 3
     assert isinstance(reused, Conflict)
@@ -175,9 +175,9 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     shard = CaseShard(store, dispatch, lambda u, e: None, expire_after=0.3)
     await shard.create([spec("C1"), spec("C2")])
     await shard.offered("C1", "seat-a", "gw", 30_000)
-    await shard.cancel("C2", "customer left")
+    await shard.cancel("C2", "customer left", "")
     await asyncio.sleep(0.6)
-    assert (await shard.get("C1"))["state"] == "EXPIRED"
+    assert (await shard.get("C1", ""))["state"] == "EXPIRED"
     assert dispatch.withdrawn == [("C2", "case cancelled"), ("C1", "case expired")]
     assert [e["kind"] for e in await store.events("C2")] == ["created", "cancelled"]  # once
 
@@ -190,7 +190,7 @@ async def test_an_undecided_case_expires_at_its_deadline_also_after_a_restart(tm
     await asyncio.sleep(0.4)
     await later.recover()  # ... and started after it: it expires at once
     await asyncio.sleep(0.1)
-    assert (await later.get("C3"))["state"] == "EXPIRED"
+    assert (await later.get("C3", ""))["state"] == "EXPIRED"
     await store2.close()
 
 
@@ -220,7 +220,7 @@ async def test_an_offer_shows_the_version_it_was_committed_at(tmp_path):
     await shard.offer_lapsed("C1", "seat-a", "timed out")
     await shard.offered("C1", "seat-b", "gw-1", 30_000)
     assert pushed[-1][2]["case"]["version"] == updates[-1]["version"] == 4
-    await shard.cancel("C1", "gave up")
+    await shard.cancel("C1", "gave up", "")
     await shard.offered("C1", "seat-c", "gw-1", 30_000)  # too late: nothing to offer
     assert len(pushed) == 2
     await store.close()

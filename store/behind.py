@@ -1,0 +1,42 @@
+"""Rows written behind the answer: appended in memory, committed in a batch every
+FLUSH_SECONDS. For records nobody waits for; a crash loses at most the last batch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from foureyes.store.database import Database
+
+FLUSH_SECONDS = 0.1
+
+
+class WrittenBehind:
+    def __init__(self, db: Database, insert: str) -> None:
+        self.db = db
+        self._insert = insert
+        self._rows: list[tuple[Any, ...]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        self._rows.append(row)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            await self.db.write([(self._insert, row) for row in rows])
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+        await self.flush()
+        await self.db.close()
