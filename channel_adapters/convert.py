@@ -14,7 +14,16 @@ from foureyes.rules.model import Decision, ImageNode, Outcome
 # The grammar the .proto documents for Transaction.amount: no sign, exponent, spaces or
 # separators, which Decimal() would take ("1e9", " 5", "1_000") and a rule would then compare.
 AMOUNT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,4})?")
+CURRENCY = re.compile(r"[A-Z]{3}")
+# ISO 4217 minor units where they are not 2; an amount may not carry more decimals
+DECIMALS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3,
+            "JOD": 3, "TND": 3, "LYD": 3, "IQD": 3, "CLF": 4}
 MAX_KEY_LENGTH = 200
+MAX_TEXT = 64  # codes, ids, statuses: every text field not listed below
+MAX_EXTRA = 64  # entries in Transaction.extra
+MAX_EXTRA_VALUE = 256
+MAX_TRIGGER_CODES = 32
+_LIMITS = {"device.location": 128}
 _COMBINATION = {"all_of": pb.ImageRequirement.ALL_OF, "any_of": pb.ImageRequirement.ANY_OF}
 
 
@@ -28,6 +37,7 @@ def channel_request(channel: str, initiator: str, outlet: str, context: dict[str
     """Turn a channel's request into facts; `context` holds the front end's own fields."""
     if not tx.code:
         raise InvalidRequest("transaction.code is required")
+    _check_lengths(tx, context)
     if not tx.idempotency_key:
         raise InvalidRequest("transaction.idempotency_key is required")
     if len(tx.idempotency_key) > MAX_KEY_LENGTH:
@@ -39,6 +49,11 @@ def channel_request(channel: str, initiator: str, outlet: str, context: dict[str
                 f"transaction.amount {tx.amount[:40]!r} is not a decimal amount: digits, "
                 "optionally a point and up to four decimals, e.g. \"80000.00\" (at most 18 digits "
                 "before the point)")
+        places = len(tx.amount.partition(".")[2])
+        allowed = DECIMALS.get(tx.currency, 2)
+        if places > allowed:
+            raise InvalidRequest(f"transaction.amount {tx.amount!r} has {places} decimals; "
+                                 f"{tx.currency or 'the default currency'} has {allowed}")
         facts["transaction.amount"] = float(tx.amount)
     for name, value in (("transaction.currency", tx.currency), ("transaction.account", tx.account),
                         ("transaction.account_status", tx.account_status),
@@ -61,6 +76,35 @@ def channel_request(channel: str, initiator: str, outlet: str, context: dict[str
                                     digest_size=16).hexdigest(),
         facts=facts, customer_id=tx.customer_id, transaction_code=tx.code, amount=tx.amount,
         currency=tx.currency, account_masked=mask(tx.account))
+
+
+def _check_lengths(tx: pb.Transaction, context: dict[str, str]) -> None:
+    """Every text within its documented bound: nothing unbounded reaches the rules, the
+    stores or a seat's screen."""
+    texts = {"transaction.code": tx.code, "transaction.account": tx.account,
+             "transaction.account_status": tx.account_status, "transaction.customer_id": tx.customer_id,
+             "customer.segment": tx.customer.segment, **context}
+    for name, value in texts.items():
+        limit = _LIMITS.get(name, MAX_TEXT)
+        if len(value) > limit:
+            raise InvalidRequest(f"{name} is longer than {limit} characters")
+    if tx.currency and CURRENCY.fullmatch(tx.currency) is None:
+        raise InvalidRequest(f"transaction.currency {tx.currency[:10]!r} is not an ISO 4217 code "
+                             "(three capital letters)")
+    if len(tx.trigger_codes) > MAX_TRIGGER_CODES or any(len(c) > MAX_TEXT for c in tx.trigger_codes):
+        raise InvalidRequest(f"transaction.trigger_codes: at most {MAX_TRIGGER_CODES} codes of at "
+                             f"most {MAX_TEXT} characters")
+    if len(tx.extra) > MAX_EXTRA:
+        raise InvalidRequest(f"transaction.extra has {len(tx.extra)} entries; at most {MAX_EXTRA}")
+    for key, value in tx.extra.items():
+        if not key or len(key) > MAX_TEXT or len(value) > MAX_EXTRA_VALUE:
+            raise InvalidRequest(f"transaction.extra[{key[:20]!r}]: keys 1 to {MAX_TEXT} "
+                                 f"characters, values at most {MAX_EXTRA_VALUE}")
+    for name, number, top in (("customer.age", tx.customer.age, 150),
+                              ("customer.risk_level", tx.customer.risk_level, 5),
+                              ("transaction.product_risk_level", tx.product_risk_level, 5)):
+        if not 0 <= number <= top:
+            raise InvalidRequest(f"{name} must be from 0 to {top}")
 
 
 def images_to_proto(node: ImageNode | dict[str, Any] | None) -> pb.ImageRequirement | None:

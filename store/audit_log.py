@@ -33,7 +33,7 @@ class AuditLog(WrittenBehind):
         self.append((time.time(), event, actor[:200], outcome, detail[:2000]))
 
     async def since(self, start: float) -> list[dict[str, Any]]:
-        await self.flush()
+        await self.settle()
         rows = await self.db.read("SELECT at, event, actor, outcome, detail FROM audit "
                                   "WHERE at >= ? ORDER BY at", (start,))
         return [{"at": at, "event": e, "actor": a, "outcome": o, "detail": d}

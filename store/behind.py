@@ -35,6 +35,13 @@ class WrittenBehind:
         if rows:
             await self.db.write([(self._insert, row) for row in rows])
 
+    async def settle(self) -> None:
+        """Every row appended so far is committed (also those a flush has taken and not yet
+        committed): for reading them back."""
+        if self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        await self.flush()
+
     async def close(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
