@@ -56,10 +56,12 @@ def request(amount: str, code: str = "TRANSFER") -> pb.TellerRequest:
 
 
 async def closed_loop(address: str, method: str, concurrency: int, seconds: float,
-                      access: Access) -> dict[str, float]:
-    """`concurrency` callers in a loop for `seconds`; the echo and fast-path runs share it."""
-    metadata = access.metadata
-    async with access.channel(address) as channel:
+                      access: Access | None) -> dict[str, float]:
+    """`concurrency` callers in a loop for `seconds`; the echo and fast-path runs share it.
+    `access` None: plaintext, no token."""
+    metadata = access.metadata if access else ()
+    channel_ = access.channel(address) if access else grpc.aio.insecure_channel(address)
+    async with channel_ as channel:
         if method == "echo":
             call = channel.unary_unary("/bench.Echo/Echo")
             payload = request("100").SerializeToString()

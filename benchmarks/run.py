@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import bare, dispatch, rules, seats
+from foureyes.benchmarks import auth, bare, dispatch, rules, seats
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -41,14 +41,15 @@ async def in_child(pool: ProcessPoolExecutor, *args: Any) -> dict[str, Any]:
     return await asyncio.get_running_loop().run_in_executor(pool, run_in_child, *args)
 
 
-async def echo_server(tls: tuple[bytes, bytes]) -> tuple[grpc.aio.Server, str]:
+async def echo_server(tls: tuple[bytes, bytes] | None) -> tuple[grpc.aio.Server, str]:
     async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return request
 
     server = grpc.aio.server()
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
         "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})])
-    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
+    port = (server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls])) if tls
+            else server.add_insecure_port("127.0.0.1:0"))
     await server.start()
     return server, f"127.0.0.1:{port}"
 
@@ -86,6 +87,10 @@ async def main(args: argparse.Namespace) -> None:
         files = ensure_dev_tls(Path(tmp) / "credentials")
         tls, bare_access = files.server_pair(), Access(files.ca_bytes())
         if "fast" in only:
+            print(f"(a) {auth.table()}\n")
+            server, address = await echo_server(None)  # what TLS itself costs
+            plain = await in_child(pool, "closed", address, "echo", concurrency, seconds, None)
+            await server.stop(0)
             server, address = await echo_server(tls)
             echo = await in_child(pool, "closed", address, "echo", concurrency, seconds,
                                   bare_access)
@@ -105,7 +110,8 @@ async def main(args: argparse.Namespace) -> None:
                       "TLS on both, foureyes authenticating the teller system's token")
                 fast = await in_child(pool, "closed", service.grpc_address, "fast", concurrency,
                                       seconds, access)
-                print(row("grpc.aio echo (baseline)", echo))
+                print(row("grpc.aio echo, plaintext", plain))
+                print(row("grpc.aio echo over TLS (baseline)", echo))
                 print(row("foureyes NOT_REQUIRED decisions", fast, echo["per_s"]))
             if "cases" in only:
                 print(f"\n(b) case path, {SEATS} seats approving at once, {seconds:.0f} s each")

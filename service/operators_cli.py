@@ -100,8 +100,10 @@ def _change(directory: OperatorDirectory, args: argparse.Namespace) -> str:
         directory.update(args.operator_id, password=password)
         print(f"{args.operator_id}: new password (shown once): {password}")
         return args.operator_id
-    changes: dict[str, Any] = {"disable": {"disabled": True}, "enable": {"disabled": False},
-                               "set-level": {"level": getattr(args, "level", 0)}}[command]
+    every: dict[str, dict[str, Any]] = {"disable": {"disabled": True},
+                                        "enable": {"disabled": False},
+                                        "set-level": {"level": getattr(args, "level", 0)}}
+    changes = every[command]
     op = directory.update(args.operator_id, **changes)
     print(f"{op.operator_id}: {'disabled' if op.disabled else 'enabled'}, level {op.level}")
     return f"{op.operator_id} {changes}"
