@@ -42,8 +42,8 @@ class Malformed(Exception):
     """A frame that is not a well-formed message of a known shape."""
 
 
-# name -> (class, its init fields), and back
-_by_name: dict[str, tuple[type[Any], tuple[str, ...]]] = {}
+# name -> (class, its init fields, whether it may be built without its __init__), and back
+_by_name: dict[str, tuple[type[Any], tuple[str, ...], bool]] = {}
 _names: dict[type[Any], str] = {}
 
 
@@ -56,7 +56,10 @@ def register(cls: type[T], name: str = "") -> type[T]:
     known = _by_name.get(name)
     if known is not None and known[0] is not cls:
         raise ValueError(f"wire name {name!r} is taken by {known[0].__qualname__}")
-    _by_name[name] = (cls, tuple(f.name for f in dataclasses.fields(cls) if f.init))
+    fields = dataclasses.fields(cls)
+    plain = (all(f.init for f in fields) and not hasattr(cls, "__post_init__")
+             and not hasattr(cls, "__slots__"))
+    _by_name[name] = (cls, tuple(f.name for f in fields if f.init), plain)
     _names[cls] = name
     return cls
 
@@ -151,10 +154,16 @@ def _ext(code: int, data: bytes) -> Any:
         known = _by_name.get(name) if isinstance(name, str) else None
         if known is None:
             raise Malformed(f"unregistered type {str(name)[:40]!r}")
-        cls, fields = known
+        cls, fields, plain = known
         if not isinstance(values, list) or len(values) != len(fields):
             raise Malformed(f"{name} does not have the fields {', '.join(fields)}")
-        return cls(**dict(zip(fields, values, strict=True)))
+        if not plain:  # its __init__ checks or fills in something
+            return cls(**dict(zip(fields, values, strict=True)))
+        # as pickle does, without the dataclass's __init__: a frozen one's costs a setattr
+        # through object per field, most of a CaseSpec's decoding time
+        obj = cls.__new__(cls)
+        obj.__dict__.update(zip(fields, values, strict=True))
+        return obj
     if code == ERROR:
         name, message = _unpack(data)
         cls = _ERRORS.get(name, FoureyesError) if isinstance(name, str) else FoureyesError

@@ -161,3 +161,24 @@ def test_drops_are_counted_each_time_and_logged_at_most_once_per_interval(caplog
     assert drops.count == 6
     assert lines == ["wire: dropped 1 frame(s) (1 in all); last: bad 0",
                      "wire: dropped 5 frame(s) (6 in all); last: bad later"]
+
+
+@codec.register
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """A dataclass whose own __init__ does work: decoding goes through it."""
+
+    amount: int
+    doubled: int = dataclasses.field(init=False, default=0)
+
+    def __post_init__(self):
+        if self.amount < 0:
+            raise ValueError("negative amount")
+        object.__setattr__(self, "doubled", 2 * self.amount)
+
+
+def test_a_dataclass_with_checks_of_its_own_is_built_through_them():
+    assert roundtrip(Checked(21)).doubled == 42
+    forged = msgpack.packb(msgpack.ExtType(codec.DATACLASS, msgpack.packb(["Checked", [-1]])))
+    with pytest.raises(codec.Malformed, match="negative amount"):
+        codec.decode(forged)
