@@ -104,6 +104,9 @@ def _pack(value: Any) -> bytes:
         p.depth -= 1
 
 
+_PLAIN: tuple[type[Any], ...] = (str, int, float, bytes, list, dict)
+
+
 def _default(value: Any) -> Any:
     # strict_types: tuples, str/int subclasses and the rest come here instead of being
     # flattened silently into lists and plain values
@@ -117,19 +120,9 @@ def _default(value: Any) -> Any:
         return msgpack.ExtType(ERROR, _pack(_error_parts(value)))
     if isinstance(value, enum.Enum):
         return value.value
-    # subclasses of plain values travel as the plain value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, bytes):
-        return bytes(value)
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, dict):
-        return dict(value)
+    for plain in _PLAIN:  # a subclass of a plain value travels as the plain value
+        if isinstance(value, plain):
+            return plain(value)
     raise TypeError(f"{type(value).__qualname__} cannot cross the wire (not registered)")
 
 
@@ -161,7 +154,7 @@ def _ext(code: int, data: bytes) -> Any:
             return cls(**dict(zip(fields, values, strict=True)))
         # as pickle does, without the dataclass's __init__: a frozen one's costs a setattr
         # through object per field, most of a CaseSpec's decoding time
-        obj = cls.__new__(cls)
+        obj = object.__new__(cls)
         obj.__dict__.update(zip(fields, values, strict=True))
         return obj
     if code == ERROR:
