@@ -176,7 +176,7 @@ class _Served:
 
     _wire: WireServer | None = None
     wire_settings: WireSettings
-    WIRE_CALLS: ClassVar[frozenset[str]] = frozenset()  # calls of their own (batched ones)
+    WIRE_CALLS: ClassVar[frozenset[str]] = frozenset()  # called directly (by a Batcher)
     WIRE_BATCHES: ClassVar[Mapping[str, frozenset[str]]] = {}  # entry -> messages in its batches
 
     async def endpoint(self) -> str:
