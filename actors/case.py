@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from foureyes.errors import Conflict, InvalidRequest, PermissionDenied
+from foureyes.messaging import codec
 
 
 class CaseState(enum.StrEnum):
@@ -44,6 +45,7 @@ class Verdict(enum.StrEnum):
     RETURN = "RETURN"
 
 
+@codec.register  # the gateway sends these to case hosts in `create` batches
 @dataclass(frozen=True)
 class CaseSpec:
     """What the gateway knows when it creates a case; never changes afterwards."""

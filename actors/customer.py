@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+from foureyes.messaging import codec
 from foureyes.store.customers import CustomerStore
 
 
@@ -26,6 +27,7 @@ def window_start(now: float, window_seconds: int) -> float:
     return start_of_day(now) if window_seconds == 0 else now - window_seconds
 
 
+@codec.register  # the gateway sends these to customer hosts in `observe` batches
 @dataclass(frozen=True)
 class Observation:
     customer_id: str

@@ -4,7 +4,9 @@ Each host is a Ray actor named after the service instance, so peers find each ot
 (`ray.get_actor`) even after Ray restarts one of them; case host 0 also holds the dispatcher.
 A restarted host has lost its memory and rebuilds it: case hosts from their database, the
 dispatcher from the case hosts and the gateways' heartbeats. Messages between hosts and
-gateways travel over ZeroMQ (actors/wire.py); a Ray call only tells a host's address.
+gateways travel over ZeroMQ (messaging/wire.py); a Ray call only tells a host's address, and
+hands each host the cluster's CURVE key pair in its constructor arguments (WireSettings), so
+the key never crosses ZeroMQ.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import ray
 from foureyes.actors.case import CaseSpec
@@ -26,6 +28,7 @@ from foureyes.actors.heap import settle_heap
 from foureyes.actors.shards import actor_name, shard_of
 from foureyes.errors import FoureyesError, Unavailable
 from foureyes.messaging.bus import Outbox
+from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.mailbox import LocalMailbox, Mailbox, Message, deliver
 from foureyes.messaging.wire import WireClient, WireServer
 from foureyes.store.cases import CaseStore
@@ -47,8 +50,8 @@ class Peers:
     """The other actors of one service instance, found by name on first use: over the wire,
     through a Mailbox, or directly when they live in this process (`local`)."""
 
-    def __init__(self, instance: str, case_shards: int) -> None:
-        self.instance, self.case_shards = instance, case_shards
+    def __init__(self, instance: str, case_shards: int, keys: WireKeys) -> None:
+        self.instance, self.case_shards, self.keys = instance, case_shards, keys
         self._handles: dict[str, Any] = {}
         self._links: dict[str, WireClient] = {}
         self._mailboxes: dict[str, Mailbox | LocalMailbox] = {}
@@ -69,7 +72,7 @@ class Peers:
                 endpoint: str = await result(handle.endpoint.remote())
                 return endpoint
 
-            self._links[name] = WireClient(resolve)
+            self._links[name] = WireClient(resolve, self.keys)
         return self._links[name]
 
     def mailbox(self, role: str, shard: int | None = None) -> Mailbox | LocalMailbox:
@@ -148,15 +151,39 @@ class _CaseLink:
         return details
 
 
+@dataclass(frozen=True)
+class WireSettings:
+    """How a host's wire is reached and secured: the cluster's key pair, and the address to
+    bind ("" for the node's address, which other machines reach; loopback on one machine)."""
+
+    keys: WireKeys
+    host: str = ""
+
+
+# What may arrive over the wire, by name; every other name is dropped before a host sees it.
+# Messages to the dispatcher, which case host 0 holds (entry `dispatch`):
+DISPATCHER_MESSAGES = frozenset({
+    "login", "logout", "set_presence", "accept", "decline", "reassign", "take_back", "board",
+    "enqueue", "finished", "adopt", "withdraw"})
+# Messages to a case host (entry `deliver`): from gateways and from the dispatcher.
+CASE_MESSAGES = frozenset({
+    "get", "cancel", "supplement", "decide", "offered", "offer_lapsed", "requeue", "escalate",
+    "begin_review"})
+
+
 class _Served:
     """What every host has: its address on the wire, bound on first request."""
 
     _wire: WireServer | None = None
+    wire_settings: WireSettings
+    WIRE_CALLS: ClassVar[frozenset[str]] = frozenset()  # called directly (by a Batcher)
+    WIRE_BATCHES: ClassVar[Mapping[str, frozenset[str]]] = {}  # entry -> messages in its batches
 
     async def endpoint(self) -> str:
         if self._wire is None:
-            self._wire = WireServer(self)
-        return self._wire.start(ray.util.get_node_ip_address())
+            self._wire = WireServer(self, self.wire_settings.keys, self.WIRE_CALLS,
+                                    self.WIRE_BATCHES)
+        return self._wire.start(self.wire_settings.host or ray.util.get_node_ip_address())
 
     def _close_wire(self) -> None:
         if self._wire is not None:
@@ -179,12 +206,17 @@ class CaseHost(_Served):
     messages between the dispatcher and that shard's cases (enqueue, offered, begin_review,
     finished: five a case, with one host) are calls instead of trips over the wire."""
 
+    WIRE_CALLS = frozenset({"create"})
+    WIRE_BATCHES: ClassVar[Mapping[str, frozenset[str]]] = {
+        "deliver": CASE_MESSAGES, "dispatch": DISPATCHER_MESSAGES}
+
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
-                 expire_after: float, dispatch: DispatchSettings) -> None:
+                 expire_after: float, dispatch: DispatchSettings, wire: WireSettings) -> None:
         self.expire_after = expire_after
-        self.peers = Peers(instance, case_shards)
+        self.wire_settings = wire
+        self.peers = Peers(instance, case_shards, wire.keys)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
-        self.outbox = Outbox()
+        self.outbox = Outbox(wire.keys)
         self._shard = _Lazy(self._open)
         self.peers.local[actor_name(instance, "cases", shard)] = self
         self.dispatcher: Dispatcher | None = None
@@ -304,7 +336,10 @@ class CaseHost(_Served):
 
 @ray.remote
 class CustomerHost(_Served):
-    def __init__(self, shard: int, data_dir: str) -> None:
+    WIRE_CALLS = frozenset({"observe"})
+
+    def __init__(self, shard: int, data_dir: str, wire: WireSettings) -> None:
+        self.wire_settings = wire
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
         settle_heap()

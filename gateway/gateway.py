@@ -27,6 +27,7 @@ from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
 from foureyes.messaging.batching import Batcher
 from foureyes.messaging.bus import Feed, Inbox
+from foureyes.messaging.keys import WireKeys
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
 from foureyes.security.directory import Operator
@@ -121,9 +122,11 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 
 class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
-                 metrics: Metrics, guard: Guard, audit: AuditLog) -> None:
+                 metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys) -> None:
+        """`keys`: the cluster's key pair, for the wire to the hosts and the inbox."""
         self.settings = settings
         self.instance = instance
+        self.keys = keys
         self.registry = registry
         self.book = book
         self.metrics = metrics
@@ -132,7 +135,7 @@ class Gateway:
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
-        self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
+        self.inbox = Inbox(keys, settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
                            on_event=self.feed.publish)
         # the seats connected here: their login and the queue their stream reads
         self.seats: dict[str, tuple[SeatLogin, asyncio.Queue[dict[str, Any]]]] = {}
@@ -140,7 +143,7 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
-        self.peers = Peers(self.instance, s.case_shards)
+        self.peers = Peers(self.instance, s.case_shards, self.keys)
         self.case_hosts = [self.peers.get("cases", i) for i in range(s.case_shards)]
         self._create = [Batcher(functools.partial(self.peers.link("cases", i).call, "create"))
                         for i in range(s.case_shards)]

@@ -4,6 +4,19 @@ Each gateway binds one PULL socket (its inbox); every actor host keeps a PUSH so
 gateway (its outbox). PUSH queues on a connecting pipe instead of dropping, unlike PUB/SUB
 (measured: 46 % delivered in a burst at the default HWM). A push is still only a hint: what
 must survive is in SQLite first, and a lost offer is caught by the offer timeout.
+
+The inbox forwards what it hears to seats, watchers and the feed, so it hears only the
+cluster's own hosts: the PUSH/PULL pair speaks CURVE with the cluster's key pair and the
+gateway's ZAP authenticator admits only that key (messaging/keys.py). Frames (JSON, UTF-8):
+- [topic, message]: `seat/<id>` (an offer or notice to a seat's stream), `case/<id>` (a case's
+  new state for its watchers);
+- a case push adds the feed's frames: [`case/<id>`, update, `case.<kind>`, event]; the last two
+  are published on the feed byte for byte.
+A frame of another shape, or a message that is not a JSON object, is dropped and counted
+(`Inbox.dropped`).
+
+The Feed's PUB socket is for the bank's other systems, not the service's processes, and
+speaks plain ZeroMQ.
 """
 
 from __future__ import annotations
@@ -16,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
+from foureyes.messaging.codec import Drops
+from foureyes.messaging.keys import WireKeys, connect_securely, serve_securely
 from foureyes.messaging.loop_socket import LoopSocket
 
 log = logging.getLogger(__name__)
@@ -30,7 +45,8 @@ def _json(message: dict[str, Any]) -> bytes:
 class Outbox:
     """Used inside actor hosts (synchronous, non-blocking sends)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: WireKeys) -> None:
+        self.keys = keys
         self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._endpoints: dict[str, str] = {}
@@ -43,6 +59,7 @@ class Outbox:
         sock = self._ctx.socket(zmq.PUSH)
         sock.setsockopt(zmq.SNDHWM, HWM)
         sock.setsockopt(zmq.LINGER, 1000)
+        connect_securely(sock, self.keys)
         sock.connect(endpoint)
         self._sockets[gateway_id], self._endpoints[gateway_id] = sock, endpoint
 
@@ -109,17 +126,19 @@ class Inbox:
     """A gateway's inbox: routes each pushed message to local subscribers by topic, and hands
     the feed frames of case pushes to `on_event` (topic, payload) as they came."""
 
-    def __init__(self, host: str = "127.0.0.1",
+    def __init__(self, keys: WireKeys, host: str = "127.0.0.1",
                  on_event: Callable[[bytes, bytes], None] | None = None) -> None:
         self._on_event = on_event
         self._raw: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.PULL)
         self._raw.setsockopt(zmq.RCVHWM, HWM)
         self._raw.setsockopt(zmq.LINGER, 0)
+        serve_securely(self._raw, keys)
         port: int = self._raw.bind_to_random_port(f"tcp://{host}")
         self.endpoint = f"tcp://{host}:{port}"
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._sock: LoopSocket | None = None
         self.received = 0
+        self.drops = Drops("inbox")
         # The newest message per recent case topic: a watch that starts after a change was
         # pushed reads it here instead of asking the case's host.
         self._latest: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -151,19 +170,34 @@ class Inbox:
         if len(self._latest) > LATEST:
             self._latest.popitem(last=False)
 
+    @property
+    def dropped(self) -> int:
+        return self.drops.count
+
     def _received(self, frames: list[bytes]) -> None:
+        try:
+            topic = frames[0].decode()
+            is_case = topic.startswith("case/")
+            if not ((len(frames) == 2 and topic.startswith("seat/"))
+                    or (len(frames) in (2, 4) and is_case)):
+                raise ValueError(f"{len(frames)} frames on topic {topic[:40]!r}")
+            subs = self._subscribers.get(topic)
+            message: Any = None
+            if subs or is_case:  # else nobody here reads it: not worth decoding
+                message = json.loads(frames[1])
+                if not isinstance(message, dict):
+                    raise ValueError("the message is not a JSON object")
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            self.drops(str(e)[:200])
+            return
         self.received += 1
-        topic = frames[0].decode()
+        # the event frame goes to the feed undecoded: only the cluster's hosts can push here
         if len(frames) == 4 and self._on_event is not None:
             self._on_event(frames[2], frames[3])
-        subs = self._subscribers.get(topic)
-        is_case = topic.startswith("case/")
-        if subs or is_case:
-            message = json.loads(frames[1])
-            if is_case:
-                self._remember(topic, message)
-            for q in subs or ():
-                q.put_nowait(message)
+        if is_case:
+            self._remember(topic, message)
+        for q in subs or ():
+            q.put_nowait(message)
 
     async def close(self) -> None:
         if self._sock is not None:

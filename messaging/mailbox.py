@@ -56,7 +56,7 @@ class Mailbox:
 
 class LocalMailbox:
     """Messages to an actor in this process: the same asks and tells, as calls, without the
-    wire or pickling (like Orleans' calls between grains of one silo). A tell runs in a task
+    wire or encoding (like Orleans' calls between grains of one silo). A tell runs in a task
     of its own, never inside the caller's turn."""
 
     def __init__(self, host: object) -> None:

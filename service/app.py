@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import ray
 from foureyes.actors.heap import settle_heap
-from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings
+from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings, WireSettings
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.auth import AuthAdapter
@@ -24,6 +24,7 @@ from foureyes.errors import FoureyesError
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
+from foureyes.messaging.keys import WireKeys
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.security import credentials
@@ -61,6 +62,9 @@ class Service:
         self._own_ray = False
         self._server: grpc.aio.Server | None = None
         self._http: Any = None
+        # The cluster's key pair, new each start: the hosts get it from Ray with their other
+        # constructor arguments, so it never travels over ZeroMQ.
+        self.keys = WireKeys.generate()
 
     @property
     def grpc_address(self) -> str:
@@ -91,7 +95,8 @@ class Service:
         self.metrics = Metrics()
         audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite")
         guard = Guard(self.credentials, audit.record)
-        self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit)
+        self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
+                               self.keys)
         await self.gateway.start()
 
         def failed(method: str, code: str, message: str) -> None:
@@ -139,11 +144,12 @@ class Service:
         hosts: Any = {"cases": CaseHost, "customers": CustomerHost}
         dispatch = DispatchSettings(s.offer_timeout, s.bar_own_outlet, s.escalate_after,
                                     s.review_grace)
+        wire = WireSettings(self.keys, s.wire_host())
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
-                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch)
+                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire)
                  for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
-                                          **HOST_OPTIONS).remote(i, data)
+                                          **HOST_OPTIONS).remote(i, data, wire)
                      for i in range(s.customer_shards)]
         self._hosts = [*cases, *customers]
         # case hosts recover open cases and hand them to the dispatcher (in case host 0)

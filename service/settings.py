@@ -44,6 +44,11 @@ class Settings:
                                self.operators, self.idp_keys, self.idp_issuer, self.idp_audience,
                                self.session_ttl)
 
+    def wire_host(self) -> str:
+        """Where actor hosts bind their wire: loopback when this service runs its own Ray on
+        one machine; the node's address ("") when it joins a cluster other machines share."""
+        return "" if self.ray_address else "127.0.0.1"
+
     def gateway(self) -> GatewaySettings:
         return GatewaySettings(self.host, self.feed_port, self.data_dir, self.case_shards,
                                self.customer_shards, self.seat_heartbeat_timeout)

@@ -4,8 +4,11 @@ import asyncio
 
 import pytest
 from foureyes.errors import Conflict, FoureyesError
+from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.mailbox import LocalMailbox, Mailbox, deliver
 from foureyes.messaging.wire import WireClient, WireServer
+
+KEYS = WireKeys.generate()
 
 
 class Desk:
@@ -55,13 +58,13 @@ async def test_a_local_actor_answers_asks_and_hears_tells_after_the_callers_turn
 
 
 async def test_a_mailbox_reaches_a_second_actor_of_a_host_through_its_entry():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, (), {"dispatch": {"enqueue", "accept", "refuse"}})
     endpoint = server.start("127.0.0.1")
 
     async def resolve():
         return endpoint
 
-    link = WireClient(resolve, timeout=5.0)
+    link = WireClient(resolve, KEYS, timeout=5.0)
     box = Mailbox(link, "dispatch")
     box.tell("enqueue", "C1")
     assert await box.ask("accept", "C2") == {"case_id": "C2"}

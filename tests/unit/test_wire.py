@@ -4,7 +4,11 @@ import asyncio
 
 import pytest
 from foureyes.errors import Conflict, FoureyesError, Unavailable
+from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.wire import WireClient, WireServer
+
+KEYS = WireKeys.generate()
+CALLS = {"add", "remember", "slow", "refuse"}
 
 
 class Host:
@@ -36,11 +40,11 @@ def link(server, timeout=5.0):
         lookups.append(server.endpoint)
         return server.endpoint
 
-    return WireClient(resolve, timeout), lookups
+    return WireClient(resolve, KEYS, timeout), lookups
 
 
 async def test_answers_come_back_to_their_callers_whatever_the_order():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     client, lookups = link(server)
     slow = asyncio.ensure_future(client.call("slow"))
@@ -56,7 +60,7 @@ async def test_answers_come_back_to_their_callers_whatever_the_order():
 
 
 async def test_errors_arrive_as_the_hosts_own_and_private_methods_are_refused():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     client, _ = link(server)
     with pytest.raises(Conflict, match="stale version"):
@@ -68,7 +72,7 @@ async def test_errors_arrive_as_the_hosts_own_and_private_methods_are_refused():
 
 
 async def test_an_unanswered_call_is_unavailable_and_the_next_one_looks_the_host_up_again():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     client, lookups = link(server, timeout=0.1)
     with pytest.raises(Unavailable, match="no answer to slow"):
@@ -80,7 +84,7 @@ async def test_an_unanswered_call_is_unavailable_and_the_next_one_looks_the_host
 
 
 async def test_a_call_unanswered_in_time_fails_the_others_waiting_on_that_host():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     client, _ = link(server, timeout=0.2)
     first = asyncio.ensure_future(client.call("slow"))  # 0.3 s: longer than the timeout
@@ -98,7 +102,7 @@ async def test_a_call_unanswered_in_time_fails_the_others_waiting_on_that_host()
 
 
 async def test_one_way_messages_arrive_in_order_and_their_failures_are_logged_by_the_host(caplog):
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     client, _ = link(server)
     for i in range(20):
@@ -112,21 +116,21 @@ async def test_one_way_messages_arrive_in_order_and_their_failures_are_logged_by
 
 
 async def test_a_host_gone_fails_its_calls_at_once_and_the_next_call_finds_its_successor():
-    server = WireServer(Host())
+    server = WireServer(Host(), KEYS, CALLS)
     server.start("127.0.0.1")
     endpoints = [server.endpoint]
 
     async def resolve():
         return endpoints[-1]
 
-    client = WireClient(resolve, timeout=30.0)
+    client = WireClient(resolve, KEYS, timeout=30.0)
     assert await client.call("add", 1, 2) == 3
     slow = asyncio.ensure_future(client.call("slow"))
     await asyncio.sleep(0.05)
     server.close()  # the host's process dies with the call in it
     with pytest.raises(Unavailable, match="went away"):
         await asyncio.wait_for(slow, 5)  # long before the 30 s timeout
-    successor = WireServer(Host())  # restarted by Ray, at another address
+    successor = WireServer(Host(), KEYS, CALLS)  # restarted by Ray, at another address
     endpoints.append(successor.start("127.0.0.1"))
     assert await client.call("add", 2, 2) == 4
     client.reset()
