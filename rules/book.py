@@ -49,12 +49,17 @@ class RuleBook:
                     out[cid] = float(facts[counter.sum_field])
         return out
 
-    def coerce(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+    def coerce(self, request: dict[str, Any]) -> dict[str, Any]:
         """A channel's facts with the declared attributes (`facts:`) converted from text to
         their types; InvalidRequest names an attribute whose value is not of its type."""
         if not self.ruleset.facts:
             return request
         return facts.coerce(self.ruleset.facts, request)
+
+    def masked(self, seen: dict[str, Any]) -> dict[str, Any]:
+        """The facts with the declared personal data masked, for logs and displays."""
+        hidden = [n for n, f in self.ruleset.facts.items() if f.personal and n in seen]
+        return {**seen, **{n: facts.mask(seen[n]) for n in hidden}} if hidden else seen
 
     def units_of(self, outlet: str) -> list[str]:
         """The outlet and every unit above it, most specific first (empty if unknown)."""

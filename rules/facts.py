@@ -104,7 +104,7 @@ def _number(fact: DeclaredFact, raw: Any) -> float:
     return value
 
 
-def coerce(declared: Mapping[str, DeclaredFact], facts: Mapping[str, Any]) -> Mapping[str, Any]:
+def coerce(declared: Mapping[str, DeclaredFact], facts: dict[str, Any]) -> dict[str, Any]:
     """The request's facts with every declared custom attribute converted to its type."""
     out: dict[str, Any] | None = None
     for name, fact in declared.items():

@@ -608,7 +608,9 @@ class _Builder:
         if "when" not in item:
             self.error(file, item, item["id"], "needs a `when` condition")
             return None
-        fields = {**self.fields, **{k: conditions.TEXT for k in _extra_fields(item["when"])}}
+        for name in _extra_fields(item["when"]):  # undeclared: text, as a channel sends it
+            self.fields.setdefault(name, conditions.TEXT)
+        fields = self.fields
         line = key_line(item, "when", conditions.line_of(item, 0))
         return self._parse(file, item["id"], item["when"], line, fields)
 
@@ -630,7 +632,7 @@ class _Builder:
 
 
 def image_node(kinds: dict[str, frozenset[str]], node: Any, line: int,
-               problem: Any) -> ImageNode | None:
+               problem: Any, check_kinds: bool = True) -> ImageNode | None:
     """An image requirement (kind/type leaves under all_of, any_of, at_least + of) checked
     against the image kinds; `problem(line, message)` hears of each thing wrong."""
     where = conditions.line_of(node, line)
@@ -643,17 +645,17 @@ def image_node(kinds: dict[str, frozenset[str]], node: Any, line: int,
         if extra:
             problem(where, f"an image leaf has kind and type, not {', '.join(map(str, extra))}")
             return None
-        if kind not in kinds:
+        if check_kinds and kind not in kinds:
             problem(where, f"unknown image kind {kind!r}")
             return None
-        if typ and typ not in kinds[kind]:
+        if check_kinds and typ and typ not in kinds[kind]:
             problem(where, f"image kind {kind!r} has no type {typ!r}")
             return None
         return ImageNode(Combination.LEAF, kind=kind, type=typ)
     for comb in (Combination.ALL_OF, Combination.ANY_OF, Combination.AT_LEAST):
         key = "of" if comb is Combination.AT_LEAST else comb.value
         if comb.value in node and isinstance(node.get(key), list) and node[key]:
-            children = [image_node(kinds, c, where, problem) for c in node[key]]
+            children = [image_node(kinds, c, where, problem, check_kinds) for c in node[key]]
             if any(c is None for c in children):
                 return None
             n = node.get("at_least", 0)
