@@ -41,6 +41,9 @@ class RuleBook:
     def counter_contributions(self, facts: Mapping[str, Any]) -> dict[str, float]:
         """What this transaction adds to each history counter whose filter it matches."""
         out: dict[str, float] = {}
+        # A counter's filter may use an overridden parameter (large_today: amount ≥ $large_cash),
+        # which is a fact only once the outlet's values are merged in.
+        facts = self.facts_for(facts)
         for cid, (counter, cond) in self.ruleset.counters.items():
             if conditions.evaluate(cond, facts):
                 if not counter.sum_field:

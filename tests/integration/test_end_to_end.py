@@ -473,3 +473,22 @@ async def test_a_scoped_seat_gets_only_cases_of_its_units(service, channel):
     assert (await central.next_of("offer")).offer.case.case_id == chengdu.case_id
     await shanghai.close()
     await central.close()
+
+
+def limit_change(key: str, new_limit: str) -> pb.TellerRequest:
+    return pb.TellerRequest(operator_id="teller-1", outlet_id="0101", terminal_id="T1",
+                            transaction=pb.Transaction(code="LIMIT_CHANGE", customer_id="cust-l",
+                                                       idempotency_key=key,
+                                                       extra={"new_limit": new_limit}))
+
+
+async def test_declared_facts_are_converted_and_a_wrong_value_is_refused_by_name(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    high = await teller.Authorize(limit_change("l-1", "600000.00"))  # text over gRPC, a decimal in rules
+    assert high.outcome == pb.REQUIRED and high.authority_level == 2
+    assert "new limit 600,000 ≥ 500,000" in [f.reason for f in high.fired]
+    for bad in ("lots", "1000.123"):  # not a number; more decimals than declared
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await teller.Authorize(limit_change(f"l-{bad}", bad))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details().startswith("extra.new_limit: ")
