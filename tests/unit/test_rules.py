@@ -170,3 +170,10 @@ def test_not_is_pushed_down(tmp_path):
     book = RuleBook.load(tmp_path)
     assert book.evaluate({"channel": "teller", "transaction.amount": 5.0}).outcome is Outcome.REMOTE
     assert book.evaluate({"channel": "teller", "transaction.amount": 15.0}).outcome is Outcome.NONE
+
+
+def test_a_counter_filter_with_an_overridden_parameter_counts_at_the_outlet_s_value(book):
+    # large_today counts amounts from $large_cash on, which Shanghai (BR-SH) raises to 80,000
+    base = {"transaction.code": "TRANSFER", "transaction.amount": 60000.0}
+    assert book.counter_contributions(teller(**base)).get("large_today") == 1.0
+    assert "large_today" not in book.counter_contributions(teller(**base, **{"outlet.id": "OUT-SH-001"}))
