@@ -304,9 +304,25 @@ def negate(cond: Condition, line: int) -> Condition:
 # ------------------------------------------------------------------ compile to durable_rules
 
 
+# durable_rules also matches a rule against its session's own state object; a rule that
+# needs no field present (only `exists: false`, or a table row of `-` cells) then fires on
+# its own state change, again and again, for ever. The engine marks every fact it posts and
+# makes such a rule require the mark (engine.py).
+FACT_MARK = "fact.posted"
+
+
+def anchored(cond: Condition) -> bool:
+    """Whether `cond` can only hold for a value that is present (not for the session state)."""
+    if isinstance(cond, All):
+        return any(anchored(c) for c in cond.items)
+    if isinstance(cond, AnyOf):
+        return all(anchored(c) for c in cond.items)
+    return not (cond.op == "exists" and cond.value is False)
+
+
 def to_durable(cond: Condition) -> dict[str, Any]:
     if cond == ALWAYS:
-        return {"$ex": {"id": 1}}  # every posted fact carries an id (engine.py)
+        return {"$ex": {FACT_MARK: 1}}
     if isinstance(cond, All):
         return {"$and": [to_durable(c) for c in cond.items]}
     if isinstance(cond, AnyOf):

@@ -284,10 +284,10 @@ async def test_bad_rule_file_is_refused_naming_file_and_line(tmp_path, start_ser
     out = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check",
                           str(rules)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert f"{rules}/triggers.yaml:2: broken: unknown scene 'nowhere'" in out.stderr
+    assert f"{rules}/triggers.yaml:4: broken: unknown scene 'nowhere'" in out.stderr  # at `scene:`
     from foureyes.errors import RuleSetError
 
-    with pytest.raises(RuleSetError, match="triggers.yaml:2: broken"):
+    with pytest.raises(RuleSetError, match="triggers.yaml:4: broken"):
         await start_service(rules=rules)
     good = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check"],
                           capture_output=True, text=True, timeout=60)

@@ -151,3 +151,25 @@ def test_malformed_tables_list_every_problem_at_its_row(tmp_path):
     assert "11: bands: row 2 needs 6 cells (transaction.amount, id, outcome, level, scene, reason)" in text
     assert "12: c: transaction.amount: lt compares numbers" in text
     assert "13: a: duplicate id (first defined at line 10)" in text
+
+
+def test_rules_that_need_no_field_present_fire_once_per_request(tmp_path):
+    # durable_rules matches such a rule against its own state too, for ever, unless the engine
+    # makes it require a posted fact: a catch-all row and a rule of `exists: false` alone
+    book = RuleBook.load(write(tmp_path, """
+tables:
+  - id: t
+    hit: first
+    inputs: [transaction.amount]
+    outputs: [outcome, scene, reason]
+    rows:
+      - [">= 10", remote, cash, big]
+      - ["-", none, "-", anything else]
+triggers:
+  - id: no-age
+    when: {customer.age: {exists: false}}
+    outcome: none
+"""))
+    assert sorted(f.id for f in book.evaluate({"channel": "teller"}).fired) == ["no-age", "t#2"]
+    assert [f.id for f in book.evaluate({"channel": "teller", "customer.age": 30,
+                                         "transaction.amount": 20}).fired] == ["t#1"]
