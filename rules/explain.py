@@ -15,6 +15,7 @@ from foureyes.rules.model import Combination, ImageNode
 
 def explain(book: RuleBook, facts: Mapping[str, Any]) -> list[str]:
     rs = book.ruleset
+    facts = book.coerce(dict(facts))  # as the gateway: declared attributes from text to their types
     d = book.evaluate(facts)
     seen = book.facts_for(facts)
     lines = [f"decision: {d.outcome.name}" + (
