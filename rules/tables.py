@@ -175,6 +175,7 @@ def _analyse_once(table: Table, kinds: Mapping[str, str], enums: Mapping[str, Se
         return [Finding(table.line, f"not checked for gaps or overlaps: more than "
                                     f"{MAX_COMBINATIONS} combinations of input values", True)]
     gaps: list[tuple[int, ...]] = []
+    hits: dict[tuple[int, ...], list[int]] = {}  # the rows each combination matches
     overlaps: dict[tuple[int, int], str] = {}
     for combo in itertools.product(*(range(len(c)) for c in columns)):
         sample = {f: columns[i][k].sample for i, (f, k) in enumerate(zip(table.inputs, combo, strict=True))}
@@ -182,6 +183,7 @@ def _analyse_once(table: Table, kinds: Mapping[str, str], enums: Mapping[str, Se
             continue
         matched = [r for r in table.rows
                    if all(c is None or conditions.evaluate(c, sample) for c in r.cells)]
+        hits[combo] = [r.number for r in matched]
         if not matched:
             gaps.append(combo)
         elif table.hit == "unique":
@@ -194,7 +196,7 @@ def _analyse_once(table: Table, kinds: Mapping[str, str], enums: Mapping[str, Se
                 for (a, b), example in sorted(overlaps.items())]
     if table.gaps != "ignore":
         findings += [Finding(table.line, f"gap: no row covers {text}", True)
-                     for text in _merge_gaps(table.inputs, columns, numeric, gaps)]
+                     for text in _merge_gaps(table.inputs, columns, numeric, gaps, hits)]
     return findings
 
 
@@ -290,8 +292,9 @@ def _describe(inputs: Sequence[str], columns: Sequence[list[_Region]], combo: Se
 
 
 def _merge_gaps(inputs: Sequence[str], columns: Sequence[list[_Region]], numeric: Sequence[bool],
-                gaps: list[tuple[int, ...]]) -> list[str]:
-    """Adjacent gaps along the first number column become one range."""
+                gaps: list[tuple[int, ...]], hits: Mapping[tuple[int, ...], list[int]]) -> list[str]:
+    """Adjacent gaps along the first number column become one range, named with the rows
+    that cover the values just below and just above it."""
     axis = next((i for i, n in enumerate(numeric) if n), None)
     if axis is None:
         return [", ".join(columns[i][k].text for i, k in enumerate(g)) for g in gaps]
@@ -311,5 +314,9 @@ def _merge_gaps(inputs: Sequence[str], columns: Sequence[list[_Region]], numeric
             parts = [columns[i][k].text for i, k in enumerate(rest[:axis])]
             parts.append(_interval(inputs[axis], merged))
             parts += [columns[i + 1][k].text for i, k in enumerate(rest[axis:], start=axis)]
-            out.append(", ".join(parts))
+            below = hits.get((*rest[:axis], run[0] - 1, *rest[axis:]), []) if run[0] else []
+            above = hits.get((*rest[:axis], run[-1] + 1, *rest[axis:]), [])
+            sides = [f"{where} row {', '.join(map(str, rows))}"
+                     for where, rows in (("after", below), ("before", above)) if rows]
+            out.append(", ".join(parts) + (f" ({' and '.join(sides)})" if sides else ""))
     return out

@@ -83,7 +83,8 @@ def test_a_unique_table_with_an_overlap_and_a_gap_is_refused_naming_lines_and_ro
     where = f"{tmp_path}/table.yaml"
     assert (f"{where}:11: bands: rows 1 and 2 overlap (lines 10 and 11), e.g. both match "
             "transaction.amount = 40000; a unique table needs exactly one row to match") in err
-    assert f"{where}:3: bands: gap: no row covers transaction.amount in (200,000, 300,000]" in err
+    assert (f"{where}:3: bands: gap: no row covers transaction.amount in (200,000, 300,000] "
+            "(after row 2 and before row 3)") in err
     assert err[-1] == "2 problem(s); the rule set was refused"
 
 
@@ -94,7 +95,8 @@ def test_gaps_are_warnings_unless_the_table_asks_for_errors(tmp_path, capsys):
         """, gaps="warn"))
     assert cli.main(["rules", "check", str(tmp_path)]) == 0
     err = capsys.readouterr().err
-    gap = f"{tmp_path}/table.yaml:3: bands: gap: no row covers transaction.amount in [50,000, 60,000)"
+    gap = (f"{tmp_path}/table.yaml:3: bands: gap: no row covers transaction.amount in [50,000, 60,000) "
+           "(after row 1 and before row 2)")
     assert f"warning: {gap}" in err
     assert [str(w) for w in RuleBook.load(tmp_path).ruleset.warnings] == [gap]
 
