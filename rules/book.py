@@ -212,8 +212,8 @@ def template(text: str, params: Mapping[str, Any], overridden: Mapping[str, Any]
 
 
 def _show(v: Any, missing: str) -> str:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
+    if type(v) is float:  # amounts, on every request whose reason names one: the short way
+        return f"{int(v):,}" if v.is_integer() else f"{v:,}"
     if isinstance(v, int | float) and not isinstance(v, bool):
         return f"{v:,}"
     return missing if v is None else str(v)
