@@ -1,5 +1,6 @@
 """Rule evaluation per request: RuleBook.evaluate next to raw durable_rules posting the same
-facts (assert, collect, retract) with the same compiled rules, in the same process.
+facts (assert, collect, retract) with the same compiled rules, in the same process; and the
+same banded logic written once as a decision table and once as single rules.
 
 `python -m foureyes.benchmarks.rules [--rounds N]`; also part of `bash run.sh bench`.
 """
@@ -47,6 +48,40 @@ def generated_rules(directory: Path, n: int = 500) -> Path:
     (directory / "generated.yaml").write_text(
         "scenes:\n  - {id: generic, name: Generic, category: general}\ntriggers:\n"
         + textwrap.indent("".join(rules), "  "))
+    return directory
+
+
+BANDS = (0, 10_000, 50_000, 100_000, 200_000)  # each code's amounts cut into five bands
+
+
+def banded_rules(directory: Path, as_table: bool) -> Path:
+    """50 codes x 5 amount bands, each band its own outcome and level: one `unique` decision
+    table, or the same 250 conditions as single trigger rules."""
+    scene = ("scenes:\n  - {id: generic, name: Generic, category: general}\nfacts:\n"
+             f"  - {{id: transaction.code, type: enum, values: [{', '.join(CODES)}]}}\n")
+    cells = []
+    for code in CODES:
+        for b, low in enumerate(BANDS):
+            high = BANDS[b + 1] if b + 1 < len(BANDS) else None
+            outcome = "none" if b == 0 else "remote"
+            cells.append((code, low, high, outcome, 1 + b % 3, f"{code.lower()}-{b}"))
+    if as_table:
+        rows = "".join(
+            f"      - [{code}, \"{f'[{low}..{high})' if high else f'>= {low}'}\", {rid}, {outcome}, {level}, "
+            f"{'generic' if outcome != 'none' else '-'}, \"{code} band {{transaction.amount}}\"]\n"
+            for code, low, high, outcome, level, rid in cells)
+        text = (scene + "tables:\n  - id: bands\n    hit: unique\n    gaps: error\n"
+                "    inputs: [transaction.code, transaction.amount]\n"
+                "    outputs: [id, outcome, level, scene, reason]\n    rows:\n" + rows)
+    else:
+        text = scene + "triggers:\n" + "".join(
+            f"  - id: {rid}\n    when:\n      transaction.code: {code}\n"
+            f"      transaction.amount: {{gte: {low}{f', lt: {high}' if high else ''}}}\n"
+            f"    outcome: {outcome}\n    level: {level}\n"
+            + ("    scene: generic\n" if outcome != "none" else "")
+            + f"    reason: \"{code} band {{transaction.amount}}\"\n"
+            for code, low, high, outcome, level, rid in cells)
+    (directory / "banded.yaml").write_text(text)
     return directory
 
 
@@ -121,11 +156,25 @@ def main(rounds: int = 7) -> None:
     print(f"rule evaluation per request, median of {rounds} interleaved rounds")
     print(f"{'rule set':<28} {'rules':>5} {'raw durable':>13} {'foureyes':>13} {'overhead':>9}")
     bundled = RuleBook.load(DEFAULT_RULES)
-    facts = [t.facts for t in testing.load_tests(DEFAULT_RULES)]
+    facts = [t.facts for t in testing.load_tests(DEFAULT_RULES, bundled)]
     print(compare("bundled (rules/default)", bundled, facts, rounds), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         big = RuleBook.load(generated_rules(Path(tmp)))
     print(compare("generated", big, generated_facts(), rounds), flush=True)
+    books = {}
+    for as_table in (True, False):
+        with tempfile.TemporaryDirectory() as tmp:
+            books[as_table] = RuleBook.load(banded_rules(Path(tmp), as_table))
+    facts = generated_facts()
+    same = all(_shape(books[True].evaluate(f)) == _shape(books[False].evaluate(f)) for f in facts)
+    print(compare("banded, one decision table", books[True], facts, rounds), flush=True)
+    print(compare("banded, as single rules", books[False], facts, rounds), flush=True)
+    print(f"  the table and the single rules decide alike on all {len(facts)} requests: "
+          f"{'yes' if same else 'NO'}")
+
+
+def _shape(d: Any) -> tuple[Any, ...]:
+    return d.outcome, d.level, tuple(sorted((f.id, f.reason) for f in d.fired))
 
 
 if __name__ == "__main__":

@@ -196,8 +196,8 @@ class Gateway:
         started = time.perf_counter()
         if not req.idempotency_key:
             raise InvalidRequest("transaction.idempotency_key is required")
-        facts = req.facts
         book = self.book  # one version for the whole request, even if a publish lands meanwhile
+        facts = book.coerce(req.facts)  # declared attributes from text to their types
         if req.customer_id and book.tracks_history:
             contributions = book.counter_contributions(facts)
             if contributions:
@@ -213,7 +213,7 @@ class Gateway:
         self.decisions.record(
             time.time(), req.channel, req.idempotency_key, decision.outcome.name.lower(),
             decision.scene.id if decision.scene else "", answer.case_id, decision.rules_version,
-            [f.id for f in decision.fired], _masked(facts, req.account_masked))
+            [f.id for f in decision.fired], _masked(book.masked(facts), req.account_masked))
         outcome = "required" if answer.case_id else decision.outcome.name.lower()
         self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
         return answer

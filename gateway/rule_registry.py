@@ -131,7 +131,7 @@ class RuleRegistry:
                 (staging / name).write_text(content, encoding="utf-8")
             try:
                 book = RuleBook.load(staging)
-                report = testing.run_tests(book, testing.load_tests(staging))
+                report = testing.run_tests(book, testing.load_tests(staging, book))
             except RuleSetError as e:  # name the files as the author sent them
                 raise RuleSetError([RuleError(Path(p.file).name, p.line, p.rule_id, p.message)
                                     for p in e.problems]) from None

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from foureyes.rules import conditions, files
+from foureyes.rules import conditions, facts, files, tables
 from foureyes.rules.engine import DurableRules
 from foureyes.rules.files import RuleSet
 from foureyes.rules.model import Decision, FiredRule, ImageNode, Outcome, Trigger
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "default"
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
 class RuleBook:
@@ -27,7 +25,8 @@ class RuleBook:
         self._order = {r.id: i for i, r in enumerate(ruleset.rules)}
         self._nothing = Decision(Outcome.NONE, rules_version=self.version)
         self._plans: dict[tuple[frozenset[str], str], tuple[Decision, tuple[Any, ...]]] = {}
-        self._templates = {t.id: template(t.reason, ruleset.parameters, ruleset.overrides)
+        personal = ruleset.personal
+        self._templates = {t.id: template(t.reason, ruleset.parameters, ruleset.overrides, personal)
                            for t in ruleset.triggers.values()}
         self.windows = {cid: c.window_seconds for cid, (c, _) in ruleset.counters.items()}
 
@@ -42,6 +41,9 @@ class RuleBook:
     def counter_contributions(self, facts: Mapping[str, Any]) -> dict[str, float]:
         """What this transaction adds to each history counter whose filter it matches."""
         out: dict[str, float] = {}
+        # A counter's filter may use an overridden parameter (large_today: amount ≥ $large_cash),
+        # which is a fact only once the outlet's values are merged in.
+        facts = self.facts_for(facts)
         for cid, (counter, cond) in self.ruleset.counters.items():
             if conditions.evaluate(cond, facts):
                 if not counter.sum_field:
@@ -50,14 +52,21 @@ class RuleBook:
                     out[cid] = float(facts[counter.sum_field])
         return out
 
+    def coerce(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A channel's facts with the declared attributes (`facts:`) converted from text to
+        their types; InvalidRequest names an attribute whose value is not of its type."""
+        if not self.ruleset.facts:
+            return request
+        return facts.coerce(self.ruleset.facts, request)
+
+    def masked(self, seen: dict[str, Any]) -> dict[str, Any]:
+        """The facts with the declared personal data masked, for logs and displays."""
+        hidden = [n for n, f in self.ruleset.facts.items() if f.personal and n in seen]
+        return {**seen, **{n: facts.mask(seen[n]) for n in hidden}} if hidden else seen
+
     def units_of(self, outlet: str) -> list[str]:
         """The outlet and every unit above it, most specific first (empty if unknown)."""
-        rs, chain = self.ruleset, []
-        unit = rs.organisation.get(outlet)
-        while unit is not None:
-            chain.append(unit.id)
-            unit = rs.organisation.get(unit.parent)
-        return chain
+        return files.units_of(self.ruleset, outlet)
 
     def parameters_for(self, outlet: str) -> dict[str, Any]:
         """The `param.<name>` facts of the overridden parameters at `outlet`: the value set on
@@ -65,12 +74,7 @@ class RuleBook:
         cached = self._params_by_outlet.get(outlet)
         if cached is not None:
             return cached
-        rs = self.ruleset
-        chain = self.units_of(outlet)
-        values = {}
-        for pid, by_unit in rs.overrides.items():
-            found = next((by_unit[u] for u in chain if u in by_unit), rs.parameters[pid])
-            values[f"param.{pid}"] = found
+        values = files.parameters_at(self.ruleset, outlet)
         if len(self._params_by_outlet) < 100_000:  # unknown outlets must not grow it forever
             self._params_by_outlet[outlet] = values
         return values
@@ -105,7 +109,7 @@ class RuleBook:
         rs = self.ruleset
         if len(self._plans) > 10_000:
             self._plans.clear()
-        triggers = sorted((rs.triggers[f] for f in fired if f in rs.triggers),
+        triggers = sorted((rs.triggers[f] for f in self._hits(fired)),
                           key=lambda t: (-t.outcome, -t.level, -t.priority, self._order[t.id]))
         if not triggers:
             return self._nothing, ()
@@ -122,10 +126,27 @@ class RuleBook:
                 reasons.append(FiredRule(f"scene:{t.scene}",
                                          f"{rs.scenes[t.scene].name} is not offered on {channel}"))
                 renderers.append(None)
-        if outcome is Outcome.REJECT:
-            return Decision(Outcome.REJECT, fired=tuple(reasons), rules_version=self.version), \
+        if outcome in (Outcome.REJECT, Outcome.NONE):  # e.g. a table's row that needs nobody
+            return Decision(outcome, fired=tuple(reasons), rules_version=self.version), \
                 tuple(renderers)
         return self._case_decision(outcome, case_triggers, fired, tuple(reasons)), tuple(renderers)
+
+    def _hits(self, fired: list[str]) -> list[str]:
+        """The fired trigger rules, with each decision table's rows cut down by its hit policy."""
+        rs = self.ruleset
+        by_table: dict[str, list[tuple[int, Any]]] = {}
+        out = []
+        for f in fired:
+            if f in rs.row_of:
+                tid, i = rs.row_of[f]
+                t = rs.triggers[f]
+                by_table.setdefault(tid, []).append((i, (t.outcome, t.level, t.approvers, t.priority)))
+            elif f in rs.triggers:
+                out.append(f)
+        for tid, matched in by_table.items():
+            rows = rs.tables[tid].rows
+            out += [rows[i].id for i in tables.winners(rs.tables[tid], matched)]
+        return out
 
     def _case_decision(
         self, outcome: Outcome, triggers: list[Trigger], fired: list[str],
@@ -160,38 +181,39 @@ def _with_fired(decision: Decision, fired: tuple[FiredRule, ...]) -> Decision:
     return new
 
 
-def template(text: str, params: Mapping[str, Any], overridden: Mapping[str, Any]
-             ) -> str | Callable[[Mapping[str, Any]], str]:
+def template(text: str, params: Mapping[str, Any], overridden: Mapping[str, Any],
+             personal: frozenset[str] = frozenset()) -> str | Callable[[Mapping[str, Any]], str]:
     """Compile a reason with `{field}` and `{param.name}` placeholders into a function of the
     facts, or the finished text if it has none. Parameters that are the same everywhere are
-    filled in now."""
-    fields: list[tuple[str, str, str]] = []  # (literal before, fact name, text if missing)
+    filled in now; personal data is masked, as the teller and the seat both see the reason."""
+    fields: list[tuple[str, str, str, bool]] = []  # (literal before, fact, text if missing, mask)
     pending, pos = "", 0
-    for m in _PLACEHOLDER.finditer(text):
+    for m in files.PLACEHOLDER.finditer(text):
         name = m.group(1)
         pending += text[pos:m.start()]
         pos = m.end()
         if name.startswith("param.") and name[6:] in params and name[6:] not in overridden:
             pending += _show(params[name[6:]], m.group(0))
         else:
-            fields.append((pending, name, m.group(0)))
+            fields.append((pending, name, m.group(0), name in personal))
             pending = ""
     tail = pending + text[pos:]
     if not fields:
         return tail
 
-    def render(facts: Mapping[str, Any]) -> str:
+    def render(seen: Mapping[str, Any]) -> str:
         out = ""
-        for lit, name, missing in fields:
-            out += lit + _show(facts.get(name), missing)
+        for lit, name, missing, masked in fields:
+            value = seen.get(name)
+            out += lit + (facts.mask(value) if masked and value is not None else _show(value, missing))
         return out + tail
 
     return render
 
 
 def _show(v: Any, missing: str) -> str:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
+    if type(v) is float:  # amounts, on every request whose reason names one: the short way
+        return f"{int(v):,}" if v.is_integer() else f"{v:,}"
     if isinstance(v, int | float) and not isinstance(v, bool):
         return f"{v:,}"
     return missing if v is None else str(v)

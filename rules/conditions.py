@@ -13,6 +13,7 @@ evaluated directly (history counter filters, which run before the rules see the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from typing import Any
 NUMBER = "number"
 TEXT = "text"
 LIST = "list"
+BOOLEAN = "boolean"
+DATE = "date"  # compared as the number YYYYMMDD, so that order is calendar order
 
 # Every fact a channel request can carry; history.* and extra.* are added per rule set.
 FIELDS: dict[str, str] = {
@@ -59,6 +62,14 @@ class ConditionError(Exception):
         super().__init__(message)
 
 
+class ConditionErrors(Exception):
+    """Every problem of one condition, each at the line of its own entry."""
+
+    def __init__(self, errors: list[ConditionError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
 @dataclass(frozen=True)
 class FieldRef:
     field: str
@@ -82,70 +93,95 @@ class AnyOf:
 
 
 Condition = Test | All | AnyOf
+ALWAYS = All(())  # e.g. a decision-table row whose cells are all `-`
 
 
 def line_of(node: Any, default: int) -> int:
     return int(getattr(node, "line", default))
 
 
+def key_line(node: Any, key: Any, default: int) -> int:
+    """The line of one key of a mapping read by files.read_yaml (else `default`)."""
+    return int(getattr(node, "key_lines", {}).get(key, default))
+
+
 def parse(
     node: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int,
-    overridden: Collection[str] = (),
+    overridden: Collection[str] = (), enums: Mapping[str, Collection[str]] | None = None,
 ) -> Condition:
     """Parse YAML into a condition tree, resolving `$param` references and checking fields.
 
     A parameter in `overridden` differs by organisation unit, so it cannot be folded into a
     constant: it becomes a reference to the fact `param.<name>`, which RuleBook supplies.
+    `enums` lists the values a text field can take; a value outside them is refused.
+    Raises ConditionErrors with every problem, not just the first.
     """
-    line = line_of(node, line)
+    errors: list[ConditionError] = []
+    cond = _Parser(fields, params, overridden, enums or {}, errors).parse(node, line)
+    if errors:
+        raise ConditionErrors(errors)
+    return cond
 
-    def sub(n: Any) -> Condition:
-        return parse(n, fields, params, line, overridden)
 
-    if isinstance(node, list):
-        return All(tuple(sub(item) for item in node))
-    if not isinstance(node, dict) or not node:
-        raise ConditionError(line, "a condition must be a non-empty mapping or list")
-    items: list[Condition] = []
-    for key, value in node.items():
-        if key == "all":
-            items.append(All(tuple(sub(v) for v in _as_list(value, line))))
-        elif key == "any":
-            items.append(AnyOf(tuple(sub(v) for v in _as_list(value, line))))
-        elif key == "not":
-            items.append(negate(sub(value), line))
-        else:
-            items.extend(_parse_tests(str(key), value, fields, params, line, overridden))
-    return items[0] if len(items) == 1 else All(tuple(items))
+@dataclass
+class _Parser:
+    fields: Mapping[str, str]
+    params: Mapping[str, Any]
+    overridden: Collection[str]
+    enums: Mapping[str, Collection[str]]
+    errors: list[ConditionError]
+
+    def parse(self, node: Any, line: int) -> Condition:
+        line = line_of(node, line)
+        if isinstance(node, list):
+            return All(tuple(self.parse(item, line) for item in node))
+        if not isinstance(node, dict) or not node:
+            raise ConditionError(line, "a condition must be a non-empty mapping or list")
+        items: list[Condition] = []
+        for key, value in node.items():
+            at = key_line(node, key, line)
+            try:
+                if key == "all":
+                    items.append(All(tuple(self.parse(v, at) for v in _as_list(value, at))))
+                elif key == "any":
+                    items.append(AnyOf(tuple(self.parse(v, at) for v in _as_list(value, at))))
+                elif key == "not":
+                    items.append(negate(self.parse(value, at), at))
+                else:
+                    items.extend(self.tests(str(key), value, at))
+            except ConditionError as e:  # go on: the author wants every problem at once
+                self.errors.append(e)
+        return items[0] if len(items) == 1 else All(tuple(items))
+
+    def tests(self, name: str, spec: Any, line: int) -> list[Condition]:
+        kind = self.fields.get(name)
+        if kind is None:
+            raise ConditionError(line, f"unknown field {name!r}")
+        if not isinstance(spec, dict):
+            spec = {"contains" if kind == LIST else "eq": spec}
+        tests: list[Condition] = []
+        for op, raw in spec.items():
+            if op not in OPS:
+                raise ConditionError(line, f"unknown operator {op!r} on {name} "
+                                           f"(use one of {', '.join(OPS)})")
+            value = _resolve(raw, self.params, self.fields, line)
+            if kind == DATE:
+                value = _dates(name, value, line)
+            # against the default: overrides share its type
+            _check_value(name, NUMBER if kind == DATE else kind, op, value, line)
+            _check_enum(name, self.enums.get(name), op, value, line)
+            late = _overridden_in(raw, self.overridden)
+            if late and op not in _SCALAR_OPS:
+                raise ConditionError(line, f"{name}: ${late} has overrides, so it can only be used "
+                                           f"with {', '.join(_SCALAR_OPS)}")
+            tests.append(Test(name, op, FieldRef(f"param.{late}") if late else value))
+        return tests
 
 
 def _as_list(value: Any, line: int) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise ConditionError(line, "all/any take a non-empty list")
     return value
-
-
-def _parse_tests(
-    name: str, spec: Any, fields: Mapping[str, str], params: Mapping[str, Any], line: int,
-    overridden: Collection[str],
-) -> list[Condition]:
-    kind = fields.get(name)
-    if kind is None:
-        raise ConditionError(line, f"unknown field {name!r}")
-    if not isinstance(spec, dict):
-        spec = {"contains" if kind == LIST else "eq": spec}
-    tests: list[Condition] = []
-    for op, raw in spec.items():
-        if op not in OPS:
-            raise ConditionError(line, f"unknown operator {op!r} on {name} (use one of {', '.join(OPS)})")
-        value = _resolve(raw, params, fields, line)
-        _check_value(name, kind, op, value, line)  # against the default: overrides share its type
-        late = _overridden_in(raw, overridden)
-        if late and op not in _SCALAR_OPS:
-            raise ConditionError(line, f"{name}: ${late} has overrides, so it can only be used "
-                                       f"with {', '.join(_SCALAR_OPS)}")
-        tests.append(Test(name, op, FieldRef(f"param.{late}") if late else value))
-    return tests
 
 
 def _overridden_in(raw: Any, overridden: Collection[str]) -> str:
@@ -171,6 +207,39 @@ def _resolve(raw: Any, params: Mapping[str, Any], fields: Mapping[str, str], lin
     return raw
 
 
+def date_number(value: Any) -> int | None:
+    """A date (YAML date, or text YYYY-MM-DD) as the number YYYYMMDD; None if it is not one."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.date):
+        return value.year * 10000 + value.month * 100 + value.day
+    return None
+
+
+def _dates(name: str, value: Any, line: int) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_dates(name, v, line) for v in value)
+    if isinstance(value, bool | FieldRef):
+        return value  # `exists: true`, or a comparison with another date field
+    number = date_number(value)
+    if number is None:
+        raise ConditionError(line, f"{name}: {value!r} is not a date (write 2026-11-23)")
+    return number
+
+
+def _check_enum(name: str, allowed: Collection[str] | None, op: str, value: Any, line: int) -> None:
+    if allowed is None or op not in ("eq", "ne", "in", "not_in"):
+        return
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, str) and v not in allowed:
+            raise ConditionError(line, f"unknown {name} {v!r} — one of {', '.join(allowed)}")
+
+
 def _check_value(name: str, kind: str, op: str, value: Any, line: int) -> None:
     def number(v: Any) -> bool:
         return isinstance(v, FieldRef) or (isinstance(v, int | float) and not isinstance(v, bool))
@@ -183,7 +252,11 @@ def _check_value(name: str, kind: str, op: str, value: Any, line: int) -> None:
             raise ConditionError(line, f"{name}: {op} takes a non-empty list")
         if kind == NUMBER and not all(number(v) for v in value):
             raise ConditionError(line, f"{name}: {op} takes numbers")
+        if kind == TEXT and not all(isinstance(v, str | FieldRef) for v in value):
+            raise ConditionError(line, f"{name} is text: {op} takes text (quote numbers)")
     elif op == "between":
+        if kind != NUMBER:
+            raise ConditionError(line, f"{name}: between compares numbers, but {name} is {kind}")
         if not (isinstance(value, tuple) and len(value) == 2 and all(number(v) for v in value)):
             raise ConditionError(line, f"{name}: between takes [low, high] numbers")
         if value[0] > value[1]:
@@ -208,6 +281,8 @@ def _check_value(name: str, kind: str, op: str, value: Any, line: int) -> None:
         raise ConditionError(line, f"{name}: {op} compares numbers, got {value!r}")
     elif kind == TEXT and not isinstance(value, str | FieldRef):
         raise ConditionError(line, f"{name}: {op} compares text, got {value!r} (quote it)")
+    elif kind == BOOLEAN and not isinstance(value, bool | FieldRef):
+        raise ConditionError(line, f"{name}: {op} compares true or false, got {value!r}")
 
 
 def negate(cond: Condition, line: int) -> Condition:
@@ -229,7 +304,25 @@ def negate(cond: Condition, line: int) -> Condition:
 # ------------------------------------------------------------------ compile to durable_rules
 
 
+# durable_rules also matches a rule against its session's own state object; a rule that
+# needs no field present (only `exists: false`, or a table row of `-` cells) then fires on
+# its own state change, again and again, for ever. The engine marks every fact it posts and
+# makes such a rule require the mark (engine.py).
+FACT_MARK = "fact.posted"
+
+
+def anchored(cond: Condition) -> bool:
+    """Whether `cond` can only hold for a value that is present (not for the session state)."""
+    if isinstance(cond, All):
+        return any(anchored(c) for c in cond.items)
+    if isinstance(cond, AnyOf):
+        return all(anchored(c) for c in cond.items)
+    return not (cond.op == "exists" and cond.value is False)
+
+
 def to_durable(cond: Condition) -> dict[str, Any]:
+    if cond == ALWAYS:
+        return {"$ex": {FACT_MARK: 1}}
     if isinstance(cond, All):
         return {"$and": [to_durable(c) for c in cond.items]}
     if isinstance(cond, AnyOf):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from durable import engine as durable
-from foureyes.rules.conditions import Condition, to_durable
+from foureyes.rules.conditions import FACT_MARK, Condition, anchored, to_durable
 
 _names = itertools.count(1)
 
@@ -41,9 +41,14 @@ class DurableRules:
         self._fired: list[str] = []
         definition: dict[str, Any] = {}
         actions: dict[str, Callable[[Any], None]] = {}
+        self._mark = False  # whether facts carry FACT_MARK, for rules that need it
         for i, (name, cond) in enumerate(rules):
             key = f"r{i}"
-            definition[key] = {"all": [{"m": to_durable(cond)}], "run": key}
+            match = to_durable(cond)
+            if not anchored(cond):
+                match = {"$and": [{"$ex": {FACT_MARK: 1}}, match]}
+                self._mark = True
+            definition[key] = {"all": [{"m": match}], "run": key}
             actions[key] = self._recorder(name)
         self.size = len(definition)
         self._name = f"{label}#{next(_names)}"
@@ -68,6 +73,8 @@ class DurableRules:
         fact = facts if owned and isinstance(facts, dict) else dict(facts)
         with self._lock:
             fact["id"] = next(self._ids)  # identical facts would otherwise be deduplicated
+            if self._mark:
+                fact[FACT_MARK] = 1
             self._fired.clear()
             try:
                 self._host.assert_fact(self._name, fact)

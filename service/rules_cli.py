@@ -105,17 +105,20 @@ def _refused(problems: list[RuleError]) -> int:
 def check(args: argparse.Namespace) -> int:
     book = RuleBook.load(args.dir)
     rs = book.ruleset
+    for warning in rs.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.dir}: ok, version {book.version}: {len(rs.triggers)} trigger rules, "
           f"{len(rs.scenes)} scenes, {len(rs.image_kinds)} image kinds, "
           f"{len(rs.image_rules)} image rules, {len(rs.counters)} history counters, "
           f"{len(rs.parameters)} parameters ({len(rs.overrides)} overridden), "
-          f"{len(rs.organisation)} organisation units")
+          f"{len(rs.organisation)} organisation units, {len(rs.tables)} decision tables, "
+          f"{len(rs.facts)} declared facts" + (f"; {len(rs.warnings)} warning(s)" if rs.warnings else ""))
     return 0
 
 
 def test(args: argparse.Namespace) -> int:
     book = RuleBook.load(args.dir)
-    tests = testing.load_tests(args.dir)
+    tests = testing.load_tests(args.dir, book)
     report = testing.run_tests(book, tests)
     for t in report.passed if args.verbose else []:
         print(f"PASS {t.where}: {t.name}")

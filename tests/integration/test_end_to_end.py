@@ -117,7 +117,8 @@ async def test_cumulative_cash_uses_customer_history(service, channel):
     third = await teller.Authorize(withdrawal("h-3", "45000", customer="cust-h"))
     assert [first.outcome, second.outcome, retry.outcome] == [pb.NOT_REQUIRED] * 3
     assert third.outcome == pb.REQUIRED
-    assert [f.id for f in third.fired] == ["cash-daily-cumulative"]
+    # the amount itself is in the cash table's band that needs nobody; the day's total is not
+    assert [f.id for f in third.fired] == ["cash-daily-cumulative", "cash-withdrawal-small"]
     assert third.fired[0].reason == "cash withdrawn today 135,000 ≥ 100,000"
 
 
@@ -282,10 +283,10 @@ async def test_bad_rule_file_is_refused_naming_file_and_line(tmp_path, start_ser
     out = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check",
                           str(rules)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert f"{rules}/triggers.yaml:2: broken: unknown scene 'nowhere'" in out.stderr
+    assert f"{rules}/triggers.yaml:4: broken: unknown scene 'nowhere'" in out.stderr  # at `scene:`
     from foureyes.errors import RuleSetError
 
-    with pytest.raises(RuleSetError, match="triggers.yaml:2: broken"):
+    with pytest.raises(RuleSetError, match="triggers.yaml:4: broken"):
         await start_service(rules=rules)
     good = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "rules", "check"],
                           capture_output=True, text=True, timeout=60)
@@ -471,3 +472,22 @@ async def test_a_scoped_seat_gets_only_cases_of_its_units(service, channel):
     assert (await central.next_of("offer")).offer.case.case_id == chengdu.case_id
     await shanghai.close()
     await central.close()
+
+
+def limit_change(key: str, new_limit: str) -> pb.TellerRequest:
+    return pb.TellerRequest(operator_id="teller-1", outlet_id="0101", terminal_id="T1",
+                            transaction=pb.Transaction(code="LIMIT_CHANGE", customer_id="cust-l",
+                                                       idempotency_key=key,
+                                                       extra={"new_limit": new_limit}))
+
+
+async def test_declared_facts_are_converted_and_a_wrong_value_is_refused_by_name(service, channel):
+    teller = pbg.TellerChannelStub(channel)
+    high = await teller.Authorize(limit_change("l-1", "600000.00"))  # text over gRPC, a decimal in rules
+    assert high.outcome == pb.REQUIRED and high.authority_level == 2
+    assert "new limit 600,000 ≥ 500,000" in [f.reason for f in high.fired]
+    for bad in ("lots", "1000.123"):  # not a number; more decimals than declared
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await teller.Authorize(limit_change(f"l-{bad}", bad))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details().startswith("extra.new_limit: ")

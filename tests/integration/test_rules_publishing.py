@@ -104,7 +104,7 @@ async def test_an_invalid_or_failing_rule_set_never_replaces_the_active_one(star
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await admin.PublishRules(pb.PublishRulesRequest(files=files_of(failing)),
                                      credentials=author)
-        assert "triggers_test.yaml:18: a large cash withdrawal goes to a remote authorizer: " \
+        assert "triggers_test.yaml:25: a large cash withdrawal goes to a remote authorizer: " \
                "test failed: outcome: expected remote, got none" in e.value.details()
 
         assert svc.gateway.book.version == active

@@ -100,12 +100,14 @@ scenes:
     images: {kind: selfie}
 """)
     text = "\n".join(found)
-    assert f"{tmp_path}/rules.yaml:3: a: unknown scene 'nowhere'" in text
-    assert f"{tmp_path}/rules.yaml:7: a: duplicate id" in text
-    assert f"{tmp_path}/rules.yaml:11: b: outcome must be one of" in text
-    assert f"{tmp_path}/rules.yaml:14: c: unknown field(s) colour" in text
-    assert "s2: unknown image kind 'selfie'" in text
-    assert len(found) == 5
+    assert f"{tmp_path}/rules.yaml:6: a: unknown scene 'nowhere'" in text
+    assert f"{tmp_path}/rules.yaml:7: a: duplicate id (first defined at line 3)" in text
+    assert f"{tmp_path}/rules.yaml:13: b: outcome must be one of" in text
+    # every problem of one rule, each at its own line
+    assert f"{tmp_path}/rules.yaml:18: c: level must be a whole number from 1 to 9" in text
+    assert f"{tmp_path}/rules.yaml:19: c: unknown field colour" in text
+    assert f"{tmp_path}/rules.yaml:23: s2: unknown image kind 'selfie'" in text
+    assert len(found) == 6, found
 
 
 ORG = """

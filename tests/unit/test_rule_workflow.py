@@ -31,7 +31,7 @@ def test_a_wrong_expectation_fails_and_says_what_differs(rules_copy, capsys):
         tests:
           - name: wrong on purpose
             facts: {channel: teller, transaction.code: CASH_WITHDRAWAL, transaction.amount: 80000}
-            expect: {outcome: none, level: 2, fired: [transfer-large], images: [selfie]}
+            expect: {outcome: none, level: 2, fired: [transfer-large], images: [onsite_media]}
     """))
     assert cli.main(["rules", "test", str(rules_copy)]) == 1
     out = capsys.readouterr().out
@@ -39,7 +39,7 @@ def test_a_wrong_expectation_fails_and_says_what_differs(rules_copy, capsys):
     assert "outcome: expected none, got remote" in out
     assert "level: expected 2, got 1" in out
     assert "fired: also fired cash-withdrawal-large; did not fire transfer-large" in out
-    assert "images: selfie not required" in out
+    assert "images: onsite_media not required" in out
 
 
 def test_uncovered_rules_are_listed(rules_copy, capsys):
@@ -60,7 +60,7 @@ def test_malformed_test_files_are_refused(rules_copy):
     (rules_copy / "bad_test.yaml").write_text(
         "tests:\n  - name: x\n    facts: {}\n    expect: {colour: red}\n")
     with pytest.raises(RuleSetError, match=r"bad_test.yaml:4: x: unknown expectation\(s\) colour"):
-        testing.load_tests(rules_copy)
+        testing.load_tests(rules_copy, RuleBook.load(rules_copy))
 
 
 def test_explain_shows_each_test_of_each_rule():

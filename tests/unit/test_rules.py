@@ -24,7 +24,9 @@ def test_bundled_rules_have_at_least_twelve_triggers(book):
 def test_small_withdrawal_needs_nothing(book):
     d = book.evaluate(teller(**{"transaction.code": "CASH_WITHDRAWAL", "transaction.amount": 3000.0}))
     assert d.outcome is Outcome.NONE
-    assert d.fired == ()
+    assert [(f.id, f.reason) for f in d.fired] == [
+        ("cash-withdrawal-small", "cash withdrawal 3,000 < 50,000")]
+    assert d.scene is None and d.images is None
     assert d.rules_version == book.version
 
 
@@ -43,8 +45,8 @@ def test_strictest_outcome_and_highest_level_win(book):
                                 "customer.age": 75}))
     assert d.outcome is Outcome.REMOTE
     assert d.level == 2 and d.approvers == 2
-    assert {f.id for f in d.fired} == {"cash-withdrawal-very-large", "cash-withdrawal-large",
-                                       "elderly-customer"}
+    # the cash table is `unique`: of its bands only the very large one holds
+    assert {f.id for f in d.fired} == {"cash-withdrawal-very-large", "elderly-customer"}
     # the conditional image rule added the counter video
     kinds = str(d.images.to_dict())
     assert "counter_video" in kinds and "customer_photo" in kinds
@@ -86,7 +88,7 @@ def test_history_counters(book):
     facts = teller(**{"transaction.code": "CASH_WITHDRAWAL", "transaction.amount": 40000.0})
     assert book.counter_contributions(facts) == {"cash_today": 40000.0}
     facts["history.cash_today"] = 120000.0
-    assert [f.id for f in book.evaluate(facts).fired] == ["cash-daily-cumulative"]
+    assert [f.id for f in book.evaluate(facts).fired] == ["cash-daily-cumulative", "cash-withdrawal-small"]
     assert book.counter_contributions(teller(**{"transaction.code": "BALANCE"})) == {}
 
 
@@ -132,8 +134,8 @@ def test_unknown_scene_and_duplicate_id_are_all_listed(tmp_path):
                             "  - id: t1\n    outcome: remote\n    scene: nope\n"
                             "    when: {transaction.code: X}\n"
                             "  - id: t1\n    outcome: reject\n    when: {transaction.code: Y}\n")
-    assert "triggers.yaml:2: t1: unknown scene 'nope'" in msg
-    assert "triggers.yaml:6: t1: duplicate id" in msg
+    assert "triggers.yaml:4: t1: unknown scene 'nope'" in msg  # the line of `scene:`
+    assert "triggers.yaml:6: t1: duplicate id (first defined at line 2)" in msg
 
 
 def test_wrong_types_and_unknown_parameters_are_refused(tmp_path):
@@ -168,3 +170,10 @@ def test_not_is_pushed_down(tmp_path):
     book = RuleBook.load(tmp_path)
     assert book.evaluate({"channel": "teller", "transaction.amount": 5.0}).outcome is Outcome.REMOTE
     assert book.evaluate({"channel": "teller", "transaction.amount": 15.0}).outcome is Outcome.NONE
+
+
+def test_a_counter_filter_with_an_overridden_parameter_counts_at_the_outlet_s_value(book):
+    # large_today counts amounts from $large_cash on, which Shanghai (BR-SH) raises to 80,000
+    base = {"transaction.code": "TRANSFER", "transaction.amount": 60000.0}
+    assert book.counter_contributions(teller(**base)).get("large_today") == 1.0
+    assert "large_today" not in book.counter_contributions(teller(**base, **{"outlet.id": "OUT-SH-001"}))
