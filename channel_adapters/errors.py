@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,10 +30,18 @@ def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, "internal error (logged by the server)"
 
 
+Observe = Callable[[str, str, float], None]  # (method, status name, seconds) of a unary call
+
+
+def _unobserved(method: str, code: str, seconds: float) -> None:
+    pass
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self) -> None:
+    def __init__(self, observe: Observe = _unobserved) -> None:
         # method → its wrapped handler: built once, not on every call
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._observe = observe  # every unary call's status and time, for the statistics
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -44,14 +53,14 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             handler = await continuation(details)
             if handler is None:
                 return handler
-            wrapped = self._wrapped[method] = _wrap(handler)
+            wrapped = self._wrapped[method] = _wrap(handler, method, self._observe)
         return wrapped
 
 
-def _wrap(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _wrap(handler: grpc.RpcMethodHandler, method: str, observe: Observe) -> grpc.RpcMethodHandler:
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(
-            _unary(handler.unary_unary), handler.request_deserializer,
+            _unary(handler.unary_unary, method, observe), handler.request_deserializer,
             handler.response_serializer)
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(
@@ -64,14 +73,28 @@ def _wrap(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     return handler
 
 
-def _unary(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def _name(code: Any) -> str:
+    """The aio context may hold a StatusCode or the core's integer for it."""
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), "UNKNOWN")
+
+
+def _unary(fn: Callable[..., Awaitable[Any]], method: str,
+           observe: Observe) -> Callable[..., Awaitable[Any]]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
         try:
-            return await fn(request, context)
+            answer = await fn(request, context)
         except grpc.aio.AbortError:
+            observe(method, _name(context.code()), time.perf_counter() - started)
             raise
         except Exception as e:
-            await context.abort(*status_of(e))
+            status = status_of(e)
+            observe(method, status[0].name, time.perf_counter() - started)
+            await context.abort(*status)
+        observe(method, "OK", time.perf_counter() - started)
+        return answer
 
     return wrapped
 

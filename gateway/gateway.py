@@ -25,11 +25,13 @@ from foureyes.errors import InvalidRequest
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
+from foureyes.gateway.stats import StatsKeeper
 from foureyes.messaging.batching import Batcher
 from foureyes.messaging.bus import Feed, Inbox
 from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
 from foureyes.store.decisions import DecisionLog
+from foureyes.store.stats import Report
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -99,6 +101,8 @@ class Gateway:
         self.book = book
         self.metrics = metrics
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
+        # the roll-up of requests by branch asks the rules active now for an outlet's units
+        self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.inbox = Inbox(settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
@@ -117,6 +121,7 @@ class Gateway:
                                                    "observe"))
                          for i in range(s.customer_shards)]
         await self.decisions.open()
+        await self.stats.start()
         self.inbox.start()
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
@@ -152,6 +157,7 @@ class Gateway:
         await self.inbox.close()
         self.feed.close()
         await self.decisions.close()
+        await self.stats.close()
 
     # ------------------------------------------------------------------ channels
 
@@ -241,6 +247,13 @@ class Gateway:
         update: dict[str, Any] = await self.peers.case_host(case_id).ask(
             "supplement", case_id, supplied, note)
         return update
+
+    # ------------------------------------------------------------------ statistics
+
+    async def statistics(self, since: float, until: float, by: str, group: str,
+                         top: int) -> Report:
+        await self.decisions.flush()  # what was decided a moment ago counts too
+        return await self.stats.report(since, until, by, group, top)
 
     # ------------------------------------------------------------------ rules
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from foureyes.errors import RuleSetError
-from foureyes.service import rules_cli
+from foureyes.service import rules_cli, stats_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -71,11 +71,14 @@ def main(argv: list[str] | None = None) -> int:
                                 "mobile requests and a simulated seat, print what happened")
 
     rules_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "rules":
         return rules_cli.run(args)
+    if args.command == "stats":
+        return stats_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 PER_DECADE = 10
 LOWEST = 1e-3  # seconds: bucket 0 holds everything shorter
 HIGHEST = 1e5  # seconds: the last bucket holds everything longer
-BUCKETS = int(round(math.log10(HIGHEST / LOWEST) * PER_DECADE)) + 2
+BUCKETS = round(math.log10(HIGHEST / LOWEST) * PER_DECADE) + 2
 RESOLUTION = 10 ** (1 / (2 * PER_DECADE)) - 1  # 0.122: the largest relative error
 
 

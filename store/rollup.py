@@ -260,7 +260,8 @@ def ingest_decision(d: Deltas, at: float, channel: str, outcome: str, scene: str
 # ---------------------------------------------------------------------- reading the sources
 
 def read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)  # the gateway refreshes in worker threads
 
 
 _CONTEXT_SQL = (

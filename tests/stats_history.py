@@ -136,7 +136,8 @@ def _spec(p: Planned) -> CaseSpec:
         case_id=p.case_id, fingerprint="f", channel=p.channel, initiator="teller-x",
         outlet=p.outlet, customer_id="cust", transaction_code=p.code, amount="1.00",
         currency="CNY", account_masked="****", mode="remote", level=1,
-        approvers=sum(k == "decide" for _, k, _ in p.events) if p.events[-1][1] == "decide" else 1, priority=0,
+        approvers=sum(k == "decide" for _, k, _ in p.events) if p.events[-1][1] == "decide" else 1,
+        priority=0,
         sla_seconds=p.sla, category="cash", scene={"id": p.scene}, images=None, fired=[],
         rules_version="v", created_at=p.events[0][0], units=CHAINS.get(p.outlet, ()))
 
@@ -176,7 +177,7 @@ async def write(data_dir: Path, cases: list[Planned], shards: int = 1,
     live: dict[str, Case] = {}
     timeline = sorted((at, n, p, kind, a) for p in cases
                       for n, (at, kind, a) in enumerate(p.events))
-    for at, n, p, kind, a in timeline:
+    for at, _, p, kind, a in timeline:
         case = live.setdefault(p.case_id, Case(_spec(p)))
         event = _step(case, kind, a)  # events outside [since, upto) only in memory
         if not since <= at < upto:

@@ -126,7 +126,7 @@ def test_reasons_are_ranked_and_hot_and_slow_business_named(history):
     assert [(r.name, r.cases) for r in rep.hot_scenes] == sorted(
         by_scene.items(), key=lambda sn: (-sn[1], sn[0]))
     means = {}
-    for s, code in h.SCENES:
+    for _, code in h.SCENES:
         took = exp.times("code", code, "request_decision", h.START, END)
         means[code] = sum(took) / len(took)
     assert [r.name for r in rep.slow_codes] == sorted(means, key=lambda c: -means[c])
