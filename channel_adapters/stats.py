@@ -25,7 +25,8 @@ def _row(r: Row) -> pb.StatsRow:
     for name, n in r.counts.items():
         setattr(row, name, n)
     for name, x in r.figures().items():
-        setattr(row, name, int(x) if name == "handled" else x)
+        setattr(row, name, x)
+    row.handled = r.handled
     for name, s in r.timings.items():
         getattr(row, name).CopyFrom(_duration(s))
     return row

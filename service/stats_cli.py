@@ -214,7 +214,7 @@ def render(rep: Report, fmt: str) -> str:
         parts.append(_table(
             ["period", "seat", "handled", "approved", "rejected", "returned", "offered",
              "declined", "timed out", "handling p50/p90/max/mean"],
-            [[r.period, r.group, str(int(r.figures()["handled"])),
+            [[r.period, r.group, str(r.handled),
               *(str(r.counts[k]) for k in ("approved", "rejected", "returned", "offered",
                                             "declined", "timed_out")),
               _timing(r.timings["accept_decision"])] for r in rows]))
@@ -253,7 +253,8 @@ def render(rep: Report, fmt: str) -> str:
 
 
 def _flat(r: Row) -> dict[str, Any]:
-    out: dict[str, Any] = {"period": r.period, "group": r.group, **r.counts, **r.figures()}
+    out: dict[str, Any] = {"period": r.period, "group": r.group, **r.counts, **r.figures(),
+                           "handled": r.handled}
     for m, s in r.timings.items():
         out.update({f"{m}_p50": s.p50, f"{m}_p90": s.p90, f"{m}_max": s.max, f"{m}_mean": s.mean})
     return out

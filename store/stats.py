@@ -45,8 +45,7 @@ class _Merged:
         self.n += n
         self.total += total
         self.longest = max(self.longest, longest)
-        for k, c in enumerate(buckets):
-            self.buckets[k] += c
+        self.buckets = [a + b for a, b in zip(self.buckets, buckets, strict=True)]
 
     def summary(self) -> Summary:
         if not self.n:
@@ -74,6 +73,12 @@ class Row:
         c = self.counts
         return c["approved"] + c["rejected"] + c["returned"]
 
+    @property
+    def handled(self) -> int:
+        """A seat's verdicts: approvals (first of two too), rejections, returns."""
+        c = self.counts
+        return c["approved"] + c["approved_partly"] + c["rejected"] + c["returned"]
+
     def figures(self) -> dict[str, float]:
         c = self.counts
         return {
@@ -81,11 +86,11 @@ class Row:
             "pass_rate": _share(c["approved"], self.verdicts),
             "return_rate": _share(c["returned"], self.verdicts),
             "sla_met_share": _share(c["sla_met"], c["approved"] + c["rejected"]),
-            "handled": float(c["approved"] + c["approved_partly"] + c["rejected"] + c["returned"]),
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "group": self.group, **self.counts, **self.figures(),
+                "handled": self.handled,
                 "timings": {m: asdict(s) for m, s in self.timings.items()}}
 
 
@@ -163,6 +168,23 @@ def label(hour: int, by: str) -> str:
     return dt.datetime.fromtimestamp(hour).strftime(_LABEL[by])
 
 
+def periods(start: int, end: int, by: str) -> list[tuple[int, int, str]]:
+    """(first hour, last hour + 3600, label) of each period from start to end."""
+    out: list[tuple[int, int, str]] = []
+    hour = start
+    while hour < end:
+        name = label(hour, by)
+        step = {"hour": 3600, "day": 20 * 3600, "month": 27 * 86400}[by]  # surely inside
+        nxt = min(hour + step, end)
+        while label(nxt - 3600, by) != name:  # overshot a period that began part-way
+            nxt -= 3600
+        while nxt < end and label(nxt, by) == name:  # walk to the period's end
+            nxt += 3600
+        out.append((hour, nxt, name))
+        hour = nxt
+    return out
+
+
 class Stats:
     """Queries over a roll-up database (an open connection to `stats.sqlite`) and the API
     counter files beside it."""
@@ -198,28 +220,30 @@ class Stats:
             api=self._api(start, end, by))
 
     def _periods(self, start: int, end: int, by: str) -> None:
-        """A temporary table from each hour asked for to its period's label: the roll-ups are
-        joined with it and summed by SQLite, whatever the time zone's offset."""
+        """A temporary table of the periods asked for, each a range of hours with its label:
+        the roll-ups are joined with it and summed by SQLite, whatever the time zone's offset
+        (local midnights and month starts found by walking the hours once per period)."""
         c = self.conn
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS periods (hour INTEGER PRIMARY KEY, "
-                  "period TEXT NOT NULL)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS periods (first INTEGER PRIMARY KEY, "
+                  "last INTEGER NOT NULL, period TEXT NOT NULL)")
         c.execute("DELETE FROM temp.periods")
-        c.executemany("INSERT INTO temp.periods VALUES (?, ?)",
-                      [(h, label(h, by)) for h in range(start, end, 3600)])
+        c.executemany("INSERT INTO temp.periods VALUES (?, ?, ?)", periods(start, end, by))
 
     def _rows(self, group: str) -> dict[tuple[str, str], tuple[Row, dict[str, _Merged]]]:
         out: dict[tuple[str, str], tuple[Row, dict[str, _Merged]]] = {}
         sums = ", ".join(f"SUM(c.{k})" for k in COUNTS)
         for period, value, *counts in self.conn.execute(
                 f"SELECT p.period, c.value, {sums} FROM temp.periods p JOIN counts c "
-                "ON c.hour = p.hour AND c.dim = ? GROUP BY p.period, c.value", (group,)):
+                "ON c.dim = ? AND c.hour >= p.first AND c.hour < p.last GROUP BY p.period, c.value",
+                (group,)):
             row = Row(period, value)
             row.counts = dict(zip(COUNTS, counts, strict=True))
             out[period, value] = (row, {})
         for period, value, measure, n, total, longest, *buckets in self.conn.execute(
                 "SELECT p.period, t.value, t.measure, SUM(t.n), SUM(t.total), MAX(t.longest), "
                 f"{_BUCKET_SUMS} FROM temp.periods p JOIN timings t "
-                "ON t.hour = p.hour AND t.dim = ? GROUP BY p.period, t.value, t.measure", (group,)):
+                "ON t.dim = ? AND t.hour >= p.first AND t.hour < p.last "
+                "GROUP BY p.period, t.value, t.measure", (group,)):
             row, merged = out.setdefault((period, value), (Row(period, value), {}))
             mg = merged[measure] = _Merged()
             mg.add(n, total, longest, buckets)
@@ -230,7 +254,8 @@ class Stats:
         """Reject and return reasons, each verdict's `top` most frequent first."""
         found = [Reason(v, c, n) for v, c, n in self.conn.execute(
             "SELECT r.verdict, r.code, SUM(r.n) AS total FROM temp.periods p JOIN reasons r "
-            "ON r.hour = p.hour AND r.dim = 'all' GROUP BY r.verdict, r.code "
+            "ON r.dim = 'all' AND r.hour >= p.first AND r.hour < p.last "
+            "GROUP BY r.verdict, r.code "
             "ORDER BY r.verdict, total DESC, r.code")]
         return [r for verdict in ("rejected", "returned")
                 for r in [x for x in found if x.verdict == verdict][:top]]
@@ -238,12 +263,14 @@ class Stats:
     def _business(self, dim: str, top: int, slow: bool) -> list[Ranked]:
         volume = {value: (created, requests) for value, created, requests in self.conn.execute(
             "SELECT c.value, SUM(c.created), SUM(c.requests) FROM temp.periods p JOIN counts c "
-            "ON c.hour = p.hour AND c.dim = ? GROUP BY c.value", (dim,))}
+            "ON c.dim = ? AND c.hour >= p.first AND c.hour < p.last GROUP BY c.value",
+            (dim,))}
         times: dict[str, Summary] = {}
         for value, n, total, longest, *buckets in self.conn.execute(
                 "SELECT t.value, SUM(t.n), SUM(t.total), MAX(t.longest), "
-                f"{_BUCKET_SUMS} FROM temp.periods p JOIN timings t ON t.hour = p.hour "
-                "AND t.dim = ? AND t.measure = 'request_decision' GROUP BY t.value", (dim,)):
+                f"{_BUCKET_SUMS} FROM temp.periods p JOIN timings t ON t.dim = ? "
+                "AND t.hour >= p.first AND t.hour < p.last AND t.measure = 'request_decision' "
+                "GROUP BY t.value", (dim,)):
             mg = _Merged()
             mg.add(n, total, longest, buckets)
             times[value] = mg.summary()

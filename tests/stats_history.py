@@ -234,10 +234,10 @@ def expected(cases: list[Planned]) -> Expected:
                 e.add(at, keys + seat, figure)
                 if figure in ("rejected", "returned"):
                     e.reasons[figure, a["reason"]] += 1
-                if figure in ("approved", "rejected"):
-                    e.took(at, keys + seat, "request_decision", at - created)
+                if figure in ("approved", "rejected"):  # the case's, not the seat's
+                    e.took(at, keys, "request_decision", at - created)
                     if at - created <= p.sla:
-                        e.add(at, keys + seat, "sla_met")
+                        e.add(at, keys, "sla_met")
             else:
                 e.add(at, keys, {"supplement": "supplemented", "escalate": "escalated",
                                  "cancel": "cancelled", "expire": "expired"}[kind])
