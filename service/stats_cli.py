@@ -179,7 +179,9 @@ def _pct(x: float) -> str:
 def _secs(x: float) -> str:
     if x == 0:
         return "-"
-    return f"{x * 1000:.0f}ms" if x < 1 else f"{x:.1f}s" if x < 600 else f"{x / 60:.0f}m"
+    if x < 1:
+        return f"{x * 1000:.0f}ms"
+    return f"{x:.1f}s" if x < 60 else f"{x / 60:.1f}m" if x < 3600 else f"{x / 3600:.1f}h"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
