@@ -13,29 +13,16 @@ from collections import defaultdict
 from pathlib import Path
 
 from foureyes.store.database import Database
-from foureyes.store.histogram import BUCKETS
+from foureyes.store.histogram import timing_table
 from foureyes.store.rollup import Timing, hour_of
 
 FLUSH_SECONDS = 1.0
-_BUCKET_COLUMNS = [f"b{k}" for k in range(BUCKETS)]
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS api_calls (
-    hour INTEGER NOT NULL, method TEXT NOT NULL, code TEXT NOT NULL,
-    n INTEGER NOT NULL, total REAL NOT NULL, longest REAL NOT NULL,
-    {", ".join(f"{b} INTEGER NOT NULL DEFAULT 0" for b in _BUCKET_COLUMNS)},
-    PRIMARY KEY (hour, method, code)) WITHOUT ROWID;
-"""
-UPSERT = (
-    f"INSERT INTO api_calls (hour, method, code, n, total, longest, {', '.join(_BUCKET_COLUMNS)}) "
-    f"VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * BUCKETS)}) "
-    "ON CONFLICT (hour, method, code) DO UPDATE SET n = n + excluded.n, "
-    "total = total + excluded.total, longest = max(longest, excluded.longest), "
-    + ", ".join(f"{b} = {b} + excluded.{b}" for b in _BUCKET_COLUMNS))
+TABLE = timing_table("api_calls", ("hour", "method", "code"), ("INTEGER", "TEXT", "TEXT"))
 
 
 class ApiCalls:
     def __init__(self, path: Path) -> None:
-        self.db = Database(path, SCHEMA)
+        self.db = Database(path, TABLE.create)
         self._pending: dict[tuple[int, str, str], Timing] = defaultdict(Timing)
         self._flusher: asyncio.Task[None] | None = None
 
@@ -56,7 +43,7 @@ class ApiCalls:
     async def flush(self) -> None:
         pending, self._pending = self._pending, defaultdict(Timing)
         if pending:
-            await self.db.write([(UPSERT, (*k, t.n, t.total, t.longest, *t.buckets))
+            await self.db.write([(TABLE.upsert, (*k, t.n, t.total, t.longest, *t.buckets))
                                  for k, t in pending.items()])
 
     async def close(self) -> None:

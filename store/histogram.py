@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 PER_DECADE = 10
 LOWEST = 1e-3  # seconds: bucket 0 holds everything shorter
@@ -47,3 +48,36 @@ def percentile(counts: Sequence[int], q: float, longest: float) -> float:
         if seen >= rank:
             return min(middle_of(k), longest) if k < BUCKETS - 1 else longest
     return longest
+
+
+_COLUMNS = [f"b{k}" for k in range(BUCKETS)]
+SUMS = "SUM(n), SUM(total), MAX(longest), " + ", ".join(f"SUM({b})" for b in _COLUMNS)
+
+
+@dataclass(frozen=True)
+class TimingTable:
+    """A table of duration histograms keyed by `keys` (TEXT or INTEGER key columns named in
+    `create`): count, sum, max and one column per bucket, added to by `upsert`."""
+
+    create: str
+    upsert: str
+
+
+def timing_table(name: str, keys: Sequence[str], key_types: Sequence[str],
+                 primary: Sequence[str] = ()) -> TimingTable:
+    """`keys` in the order upsert takes them; `primary` the key's order in the table."""
+    names = ", ".join(keys)
+    pk = ", ".join(primary or keys)
+    create = (
+        f"CREATE TABLE IF NOT EXISTS {name} ("
+        + "".join(f"{k} {t} NOT NULL, " for k, t in zip(keys, key_types, strict=True))
+        + "n INTEGER NOT NULL, total REAL NOT NULL, longest REAL NOT NULL, "
+        + "".join(f"{b} INTEGER NOT NULL DEFAULT 0, " for b in _COLUMNS)
+        + f"PRIMARY KEY ({pk})) WITHOUT ROWID;")
+    upsert = (
+        f"INSERT INTO {name} ({names}, n, total, longest, {', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * (len(keys) + 3 + BUCKETS))}) "
+        f"ON CONFLICT ({pk}) DO UPDATE SET n = n + excluded.n, "
+        "total = total + excluded.total, longest = max(longest, excluded.longest), "
+        + ", ".join(f"{b} = {b} + excluded.{b}" for b in _COLUMNS))
+    return TimingTable(create, upsert)

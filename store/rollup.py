@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foureyes.store.histogram import BUCKETS, bucket_of
+from foureyes.store.histogram import BUCKETS, bucket_of, timing_table
 
 FILE = "stats.sqlite"
 CHUNK = 50_000  # journal rows per stats transaction: bounds a reader's hold on the WAL
@@ -66,7 +66,8 @@ MEASURES = (
     "accept_decision",  # review started → the seat's verdict (approve, reject, return)
     "request_decision",  # case created → approved or rejected
 )
-_BUCKET_COLUMNS = [f"b{k}" for k in range(BUCKETS)]
+TIMINGS = timing_table("timings", ("hour", "dim", "value", "measure"),
+                       ("INTEGER", "TEXT", "TEXT", "TEXT"), ("dim", "hour", "value", "measure"))
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, position INTEGER NOT NULL);
@@ -74,11 +75,7 @@ CREATE TABLE IF NOT EXISTS counts (
     hour INTEGER NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL,
     {", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in COUNTS)},
     PRIMARY KEY (dim, hour, value)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS timings (
-    hour INTEGER NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, measure TEXT NOT NULL,
-    n INTEGER NOT NULL, total REAL NOT NULL, longest REAL NOT NULL,
-    {", ".join(f"{b} INTEGER NOT NULL DEFAULT 0" for b in _BUCKET_COLUMNS)},
-    PRIMARY KEY (dim, hour, value, measure)) WITHOUT ROWID;
+{TIMINGS.create}
 CREATE TABLE IF NOT EXISTS reasons (
     hour INTEGER NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, verdict TEXT NOT NULL,
     code TEXT NOT NULL, n INTEGER NOT NULL,
@@ -89,12 +86,6 @@ _UPSERT_COUNTS = (
     f"INSERT INTO counts (hour, dim, value, {', '.join(COUNTS)}) "
     f"VALUES (?, ?, ?, {', '.join('?' * len(COUNTS))}) ON CONFLICT (dim, hour, value) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTS))
-_UPSERT_TIMINGS = (
-    f"INSERT INTO timings (hour, dim, value, measure, n, total, longest, {', '.join(_BUCKET_COLUMNS)}) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * BUCKETS)}) "
-    "ON CONFLICT (dim, hour, value, measure) DO UPDATE SET n = n + excluded.n, "
-    "total = total + excluded.total, longest = max(longest, excluded.longest), "
-    + ", ".join(f"{b} = {b} + excluded.{b}" for b in _BUCKET_COLUMNS))
 _UPSERT_REASONS = (
     "INSERT INTO reasons (hour, dim, value, verdict, code, n) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (dim, hour, value, verdict, code) DO UPDATE SET n = n + excluded.n")
@@ -165,7 +156,7 @@ class Deltas:
     def statements(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         return [
             (_UPSERT_COUNTS, [(*k, *v) for k, v in self.counts.items()]),
-            (_UPSERT_TIMINGS, [(*k, t.n, t.total, t.longest, *t.buckets)
+            (TIMINGS.upsert, [(*k, t.n, t.total, t.longest, *t.buckets)
                                for k, t in self.timings.items()]),
             (_UPSERT_REASONS, [(*k, n) for k, n in self.reasons.items()]),
         ]

@@ -15,13 +15,12 @@ from typing import Any
 
 from foureyes.errors import InvalidRequest
 from foureyes.store import rollup
-from foureyes.store.histogram import BUCKETS, percentile
+from foureyes.store.histogram import BUCKETS, SUMS, percentile
 from foureyes.store.rollup import COUNTS, DIMENSIONS, MEASURES
 
 BY = ("hour", "day", "month")
 _LABEL = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m"}
 MAX_HOURS = 24 * 366 * 10
-_BUCKET_SUMS = ", ".join(f"SUM(b{k})" for k in range(BUCKETS))
 
 
 @dataclass(frozen=True)
@@ -240,8 +239,7 @@ class Stats:
             row.counts = dict(zip(COUNTS, counts, strict=True))
             out[period, value] = (row, {})
         for period, value, measure, n, total, longest, *buckets in self.conn.execute(
-                "SELECT p.period, t.value, t.measure, SUM(t.n), SUM(t.total), MAX(t.longest), "
-                f"{_BUCKET_SUMS} FROM temp.periods p JOIN timings t "
+                f"SELECT p.period, t.value, t.measure, {SUMS} FROM temp.periods p JOIN timings t "
                 "ON t.dim = ? AND t.hour >= p.first AND t.hour < p.last "
                 "GROUP BY p.period, t.value, t.measure", (group,)):
             row, merged = out.setdefault((period, value), (Row(period, value), {}))
@@ -267,8 +265,7 @@ class Stats:
             (dim,))}
         times: dict[str, Summary] = {}
         for value, n, total, longest, *buckets in self.conn.execute(
-                "SELECT t.value, SUM(t.n), SUM(t.total), MAX(t.longest), "
-                f"{_BUCKET_SUMS} FROM temp.periods p JOIN timings t ON t.dim = ? "
+                f"SELECT t.value, {SUMS} FROM temp.periods p JOIN timings t ON t.dim = ? "
                 "AND t.hour >= p.first AND t.hour < p.last AND t.measure = 'request_decision' "
                 "GROUP BY t.value", (dim,)):
             mg = _Merged()
@@ -290,8 +287,7 @@ class Stats:
             conn = rollup.read_only(path)
             try:
                 found = conn.execute(
-                    "SELECT hour, code, SUM(n), SUM(total), MAX(longest), "
-                    f"{_BUCKET_SUMS} FROM api_calls WHERE hour >= ? AND hour < ? "
+                    f"SELECT hour, code, {SUMS} FROM api_calls WHERE hour >= ? AND hour < ? "
                     "GROUP BY hour, code", (start, end)).fetchall()
             finally:
                 conn.close()
