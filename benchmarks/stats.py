@@ -256,7 +256,9 @@ async def commit_cost(tmp: Path, commits: int = 600, per_commit: int = 20) -> tu
                             "teller", "OUT-SH-00", ["OUT-SH-00", "BR-SH", "LE-EAST", "HQ"],
                             "scene-1", "CODE_1", 600)
                     ingest_event(d, ctx, event["at"], event["kind"], event["data"])
-                statements += [(sql, r) for sql, rs in d.statements() for r in rs]
+                statements += [(sql, r) for sql, rs in [*d.statements(),
+                                                         *d.by_day().statements("_day")]
+                               for r in rs]
             await store.db.write(statements)
             out.append(time.perf_counter() - t)
     for store in (plain, rolled):

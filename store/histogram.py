@@ -38,16 +38,26 @@ def middle_of(k: int) -> float:
 def percentile(counts: Sequence[int], q: float, longest: float) -> float:
     """The nearest-rank q-quantile (the ceil(q·n)-th smallest value) as its bucket's middle,
     never above the exact maximum."""
+    return percentiles(counts, (q,), longest)[0]
+
+
+def percentiles(counts: Sequence[int], qs: Sequence[float], longest: float) -> list[float]:
+    """Several quantiles (ascending) in one pass over the buckets."""
     n = sum(counts)
     if n == 0:
-        return 0.0
-    rank = max(1, math.ceil(q * n))
+        return [0.0] * len(qs)
+    ranks = [max(1, math.ceil(q * n)) for q in qs]
+    out: list[float] = []
     seen = 0
     for k, c in enumerate(counts):
+        if not c:
+            continue
         seen += c
-        if seen >= rank:
-            return min(middle_of(k), longest) if k < BUCKETS - 1 else longest
-    return longest
+        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+            out.append(min(middle_of(k), longest) if k < BUCKETS - 1 else longest)
+        if len(out) == len(ranks):
+            break
+    return out + [longest] * (len(ranks) - len(out))
 
 
 _COLUMNS = [f"b{k}" for k in range(BUCKETS)]

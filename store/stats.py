@@ -15,7 +15,7 @@ from typing import Any
 
 from foureyes.errors import InvalidRequest
 from foureyes.store import rollup
-from foureyes.store.histogram import BUCKETS, SUMS, percentile
+from foureyes.store.histogram import BUCKETS, SUMS, percentiles
 from foureyes.store.rollup import COUNTS, DIMENSIONS, MEASURES
 
 BY = ("hour", "day", "month")
@@ -36,9 +36,10 @@ class Summary:
 
 
 class _Merged:
-    def __init__(self) -> None:
-        self.n, self.total, self.longest = 0, 0.0, 0.0
-        self.buckets = [0] * BUCKETS
+    def __init__(self, n: int = 0, total: float = 0.0, longest: float = 0.0,
+                 buckets: Sequence[int] | None = None) -> None:
+        self.n, self.total, self.longest = n, total, longest
+        self.buckets = list(buckets) if buckets is not None else [0] * BUCKETS
 
     def add(self, n: int, total: float, longest: float, buckets: Sequence[int]) -> None:
         self.n += n
@@ -49,8 +50,8 @@ class _Merged:
     def summary(self) -> Summary:
         if not self.n:
             return Summary()
-        return Summary(self.n, self.total / self.n, percentile(self.buckets, 0.5, self.longest),
-                       percentile(self.buckets, 0.9, self.longest), self.longest)
+        p50, p90 = percentiles(self.buckets, (0.5, 0.9), self.longest)
+        return Summary(self.n, self.total / self.n, p50, p90, self.longest)
 
 
 def _share(part: int, whole: int) -> float:
@@ -207,78 +208,81 @@ class Stats:
         for total, tm in totals.values():
             total.timings.update({m: mg.summary() for m, mg in tm.items()})
         ordered = sorted(rows.values(), key=lambda rm: (rm[0].period, rm[0].group))
+        scenes, codes = self._business("scene", top), self._business("code", top)
         return Report(
             since=float(start), until=float(end), by=by, group=group,
             rows=[r for r, _ in ordered],
             totals=sorted((t for t, _ in totals.values()), key=lambda r: r.group),
             reasons=self._reasons(top),
-            hot_scenes=self._business("scene", top, slow=False),
-            hot_codes=self._business("code", top, slow=False),
-            slow_scenes=self._business("scene", top, slow=True),
-            slow_codes=self._business("code", top, slow=True),
+            hot_scenes=scenes[0], hot_codes=codes[0], slow_scenes=scenes[1], slow_codes=codes[1],
             api=self._api(start, end, by))
 
     def _periods(self, start: int, end: int, by: str) -> None:
-        """A temporary table of the periods asked for, each a range of hours with its label:
-        the roll-ups are joined with it and summed by SQLite, whatever the time zone's offset
-        (local midnights and month starts found by walking the hours once per period)."""
+        """A temporary table of the periods asked for, each a range of hours with its label,
+        and within it the range of whole UTC days (d1 to d2, empty when it holds none): the
+        days are read from the daily tables, the hours before and after from the hourly
+        ones, and SQLite sums them, whatever the time zone's offset."""
         c = self.conn
         c.execute("CREATE TEMP TABLE IF NOT EXISTS periods (first INTEGER PRIMARY KEY, "
-                  "last INTEGER NOT NULL, period TEXT NOT NULL)")
+                  "last INTEGER NOT NULL, period TEXT NOT NULL, d1 INTEGER NOT NULL, "
+                  "d2 INTEGER NOT NULL)")
         c.execute("DELETE FROM temp.periods")
-        c.executemany("INSERT INTO temp.periods VALUES (?, ?, ?)", periods(start, end, by))
+        rows = []
+        for first, last, name in periods(start, end, by):
+            d1, d2 = -(-first // rollup.DAY) * rollup.DAY, last // rollup.DAY * rollup.DAY
+            rows.append((first, last, name, *((d1, d2) if d1 < d2 else (last, last))))
+        c.executemany("INSERT INTO temp.periods VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _spans(self, table: str, where: str, select: str, group_by: str) -> str:
+        """Each period's rows of `table`: its leading hours, whole days, trailing hours.
+        CROSS JOIN keeps the periods the outer loop, so each span is one range of the
+        (dim, hour) key."""
+        parts = [f"SELECT p.period AS period, x.* FROM temp.periods p CROSS JOIN {t} x "
+                 f"WHERE {where} AND x.hour >= {lo} AND x.hour < {hi}"
+                 for t, lo, hi in ((table, "p.first", "p.d1"), (f"{table}_day", "p.d1", "p.d2"),
+                                   (table, "p.d2", "p.last"))]
+        return f"SELECT {select} FROM ({' UNION ALL '.join(parts)}) GROUP BY {group_by}"
 
     def _rows(self, group: str) -> dict[tuple[str, str], tuple[Row, dict[str, _Merged]]]:
         out: dict[tuple[str, str], tuple[Row, dict[str, _Merged]]] = {}
-        sums = ", ".join(f"SUM(c.{k})" for k in COUNTS)
-        for period, value, *counts in self.conn.execute(
-                f"SELECT p.period, c.value, {sums} FROM temp.periods p JOIN counts c "
-                "ON c.dim = ? AND c.hour >= p.first AND c.hour < p.last GROUP BY p.period, c.value",
-                (group,)):
+        sums = ", ".join(f"SUM({k})" for k in COUNTS)
+        for period, value, *counts in self.conn.execute(self._spans(
+                "counts", "x.dim = :dim", f"period, value, {sums}", "period, value"),
+                {"dim": group}):
             row = Row(period, value)
             row.counts = dict(zip(COUNTS, counts, strict=True))
             out[period, value] = (row, {})
         for period, value, measure, n, total, longest, *buckets in self.conn.execute(
-                f"SELECT p.period, t.value, t.measure, {SUMS} FROM temp.periods p JOIN timings t "
-                "ON t.dim = ? AND t.hour >= p.first AND t.hour < p.last "
-                "GROUP BY p.period, t.value, t.measure", (group,)):
+                self._spans("timings", "x.dim = :dim", f"period, value, measure, {SUMS}",
+                            "period, value, measure"), {"dim": group}):
             row, merged = out.setdefault((period, value), (Row(period, value), {}))
-            mg = merged[measure] = _Merged()
-            mg.add(n, total, longest, buckets)
+            mg = merged[measure] = _Merged(n, total, longest, buckets)
             row.timings[measure] = mg.summary()
         return out
 
     def _reasons(self, top: int) -> list[Reason]:
         """Reject and return reasons, each verdict's `top` most frequent first."""
         found = [Reason(v, c, n) for v, c, n in self.conn.execute(
-            "SELECT r.verdict, r.code, SUM(r.n) AS total FROM temp.periods p JOIN reasons r "
-            "ON r.dim = 'all' AND r.hour >= p.first AND r.hour < p.last "
-            "GROUP BY r.verdict, r.code "
-            "ORDER BY r.verdict, total DESC, r.code")]
+            self._spans("reasons", "x.dim = 'all'", "verdict, code, SUM(n) AS total",
+                        "verdict, code") + " ORDER BY verdict, total DESC, code")]
         return [r for verdict in ("rejected", "returned")
                 for r in [x for x in found if x.verdict == verdict][:top]]
 
-    def _business(self, dim: str, top: int, slow: bool) -> list[Ranked]:
+    def _business(self, dim: str, top: int) -> tuple[list[Ranked], list[Ranked]]:
+        """(hot, slow): by cases, most first; by mean request → decision, slowest first."""
         volume = {value: (created, requests) for value, created, requests in self.conn.execute(
-            "SELECT c.value, SUM(c.created), SUM(c.requests) FROM temp.periods p JOIN counts c "
-            "ON c.dim = ? AND c.hour >= p.first AND c.hour < p.last GROUP BY c.value",
-            (dim,))}
+            self._spans("counts", "x.dim = :dim", "value, SUM(created), SUM(requests)", "value"),
+            {"dim": dim})}
         times: dict[str, Summary] = {}
         for value, n, total, longest, *buckets in self.conn.execute(
-                f"SELECT t.value, {SUMS} FROM temp.periods p JOIN timings t ON t.dim = ? "
-                "AND t.hour >= p.first AND t.hour < p.last AND t.measure = 'request_decision' "
-                "GROUP BY t.value", (dim,)):
-            mg = _Merged()
-            mg.add(n, total, longest, buckets)
-            times[value] = mg.summary()
+                self._spans("timings", "x.dim = :dim AND x.measure = 'request_decision'",
+                            f"value, {SUMS}", "value"), {"dim": dim}):
+            times[value] = _Merged(n, total, longest, buckets).summary()
         ranked = [Ranked(v, created, requests, times.get(v, Summary()))
                   for v, (created, requests) in volume.items()]
-        if slow:
-            ranked = [r for r in ranked if r.decision.n]
-            ranked.sort(key=lambda r: (-r.decision.mean, r.name))
-        else:
-            ranked.sort(key=lambda r: (-r.cases, -r.requests, r.name))
-        return ranked[:top]
+        hot = sorted(ranked, key=lambda r: (-r.cases, -r.requests, r.name))
+        slow = sorted((r for r in ranked if r.decision.n), key=lambda r: (-r.decision.mean, r.name))
+        return hot[:top], slow[:top]
 
     def _api(self, start: int, end: int, by: str) -> list[ApiRow]:
         rows: dict[str, ApiRow] = {}

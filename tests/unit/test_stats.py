@@ -237,3 +237,47 @@ def test_bad_questions_are_invalid_requests(tmp_path, since, until, by, group):
 def test_buckets_are_log_spaced_within_the_stated_resolution():
     for seconds in (0.0011, 0.037, 1.0, 59.9, 3600.0, 86_399.0):
         assert abs(middle_of(bucket_of(seconds)) / seconds - 1) <= RESOLUTION + 1e-9
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_days_and_months_in_any_time_zone_add_up_hour_by_hour(history, tz):
+    """Periods are local; the roll-ups are by UTC hour and UTC day. A question that starts
+    and ends part-way through days, in zones 8 hours ahead and 5 behind: every period's
+    figures are those of its hours."""
+    import os
+    import time as clock
+    from collections import defaultdict
+
+    from foureyes.store.rollup import hour_of
+    from foureyes.store.stats import label
+
+    cases, data = history
+    exp = h.expected(cases)
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    clock.tzset()
+    try:
+        since, until = h.START + 5 * 3600 + 1234, END - 7 * 3600 - 60
+        for by in ("day", "month"):
+            rep = report(data, since, until, by=by)
+            want: dict = defaultdict(lambda: defaultdict(int))
+            took: dict = defaultdict(list)
+            for (hr, d, _), c in exp.counts.items():
+                if d == "all" and hour_of(since) <= hr < math.ceil(until / 3600) * 3600:
+                    for figure, n in c.items():
+                        want[label(hr, by)][figure] += n
+            for (hr, d, _, m), xs in exp.durations.items():
+                if d == "all" and m == "request_decision" and \
+                        hour_of(since) <= hr < math.ceil(until / 3600) * 3600:
+                    took[label(hr, by)] += xs
+            got = {r.period: r for r in rep.rows}
+            assert set(got) == set(want)
+            for period, counts in want.items():
+                assert {f: got[period].counts[f] for f in counts} == dict(counts), (by, period)
+                assert_timing(got[period].timings["request_decision"], took[period], period)
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        clock.tzset()
