@@ -292,10 +292,10 @@ def chart(rep: Report, path: Path) -> None:
     ax.set_xticks(list(x), periods, rotation=60, fontsize=7)
     ax.legend(loc="upper left")
     twin = ax.twinx()
-    twin.plot(list(x), [by_period[p].figures()["authorization_rate"] * 100 for p in periods],
-              color="#e6550d", marker=".", label="authorization rate")
-    twin.set_ylabel("authorization rate %")
-    twin.set_ylim(bottom=0)
+    rates = [by_period[p].figures()["authorization_rate"] * 100 for p in periods]
+    twin.plot(list(x), rates, color="#e6550d", marker=".", label="authorization rate")
+    twin.set_ylabel("authorization rate %", color="#e6550d")
+    twin.set_ylim(0, max([*rates, 1.0]) * 1.5)  # the line below the top edge, readable
     ax.set_title("volume and authorization rate")
     ax = axes[1]
     totals = rep.totals if rep.group == "all" else []
