@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from typing import Any
 
 import grpc
 from foureyes.gateway.gateway import Gateway
 from foureyes.protos import foureyes_pb2 as pb
-from foureyes.store.stats import Ranked, Report, Row, Summary
+from foureyes.store.rollup import COUNTS, MEASURES
+from foureyes.store.stats import ApiRow, Ranked, Reason, Report, Row, Summary
 
 PERIODS = {pb.STATS_PERIOD_UNSPECIFIED: "day", pb.PERIOD_HOUR: "hour", pb.PERIOD_DAY: "day",
            pb.PERIOD_MONTH: "month"}
@@ -49,6 +51,33 @@ def report_to_proto(rep: Report) -> pb.StatsReport:
         api=[pb.ApiRow(period=a.period, calls=a.calls, by_status=a.by_status,
                        success_rate=a.success_rate, latency=_duration(a.latency))
              for a in rep.api])
+
+
+def _summary(d: pb.DurationSummary) -> Summary:
+    return Summary(d.count, d.mean_seconds, d.p50_seconds, d.p90_seconds, d.max_seconds)
+
+
+def _row_of(r: pb.StatsRow) -> Row:
+    row = Row(r.period, r.group)
+    row.counts = {k: getattr(r, k) for k in COUNTS}
+    row.timings = {m: _summary(getattr(r, m)) for m in MEASURES}
+    return row
+
+
+def _ranked(rows: Any) -> list[Ranked]:
+    return [Ranked(r.name, r.cases, r.requests, _summary(r.decision)) for r in rows]
+
+
+def report_from_proto(rep: pb.StatsReport) -> Report:
+    """What `foureyes stats --target` prints from."""
+    return Report(
+        since=rep.since, until=rep.until, by=PERIODS[rep.by], group=rep.group,
+        rows=[_row_of(r) for r in rep.rows], totals=[_row_of(r) for r in rep.totals],
+        reasons=[Reason(r.verdict, r.code, r.count) for r in rep.reasons],
+        hot_scenes=_ranked(rep.hot_scenes), hot_codes=_ranked(rep.hot_codes),
+        slow_scenes=_ranked(rep.slow_scenes), slow_codes=_ranked(rep.slow_codes),
+        api=[ApiRow(a.period, a.calls, dict(a.by_status), _summary(a.latency)) for a in rep.api])
+
 
 
 def _may_read_statistics(context: grpc.aio.ServicerContext) -> None:

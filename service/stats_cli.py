@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, InvalidRequest
-from foureyes.store.rollup import COUNTS, DIMENSIONS, MEASURES
-from foureyes.store.stats import BY, ApiRow, Ranked, Reason, Report, Row, Stats, Summary
+from foureyes.store.rollup import DIMENSIONS, MEASURES
+from foureyes.store.stats import BY, Report, Row, Stats, Summary
 
 DEFAULT_DATA_DIR = Path("foureyes-data")
 DEFAULT_DAYS = 30
@@ -123,45 +123,16 @@ def _read(data_dir: Path, since: float, until: float, by: str, group: str, top: 
 
 # ---------------------------------------------------------------------- asking a service
 
-def _summary(d: Any) -> Summary:
-    return Summary(d.count, d.mean_seconds, d.p50_seconds, d.p90_seconds, d.max_seconds)
-
-
-def _row(r: Any) -> Row:
-    row = Row(r.period, r.group)
-    row.counts = {k: getattr(r, k) for k in COUNTS}
-    row.timings = {m: _summary(getattr(r, m)) for m in MEASURES}
-    return row
-
-
-def _ranked(rows: Any) -> list[Ranked]:
-    return [Ranked(r.name, r.cases, r.requests, _summary(r.decision)) for r in rows]
-
-
-def report_from_proto(rep: Any) -> Report:
-    from foureyes.protos import foureyes_pb2 as pb
-
-    by = {pb.PERIOD_HOUR: "hour", pb.PERIOD_DAY: "day", pb.PERIOD_MONTH: "month"}[rep.by]
-    return Report(
-        since=rep.since, until=rep.until, by=by, group=rep.group,
-        rows=[_row(r) for r in rep.rows], totals=[_row(r) for r in rep.totals],
-        reasons=[Reason(r.verdict, r.code, r.count) for r in rep.reasons],
-        hot_scenes=_ranked(rep.hot_scenes), hot_codes=_ranked(rep.hot_codes),
-        slow_scenes=_ranked(rep.slow_scenes), slow_codes=_ranked(rep.slow_codes),
-        api=[ApiRow(a.period, a.calls, dict(a.by_status), _summary(a.latency)) for a in rep.api])
-
-
 def _ask(target: str, since: float, until: float, by: str, group: str, top: int) -> Report:
     import grpc
+    from foureyes.channel_adapters.stats import PERIOD_OF, report_from_proto
     from foureyes.protos import foureyes_pb2 as pb
     from foureyes.protos import foureyes_pb2_grpc as pbg
-
-    periods = {"hour": pb.PERIOD_HOUR, "day": pb.PERIOD_DAY, "month": pb.PERIOD_MONTH}
 
     async def call() -> Any:
         async with grpc.aio.insecure_channel(target) as channel:
             return await pbg.StatsServiceStub(channel).GetStats(
-                pb.StatsRequest(since=since, until=until, by=periods[by], group=group, top=top),
+                pb.StatsRequest(since=since, until=until, by=PERIOD_OF[by], group=group, top=top),
                 timeout=120)
 
     try:
