@@ -30,8 +30,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "stats", help="statistics for managers: volume, pass rate, timeliness, hot and slow "
                       "business, per seat, API monitoring",
-        description="Figures from the case journals and decision logs, kept as hourly roll-ups "
-                    "(a year answers in well under a second). A figure counts in the hour of "
+        description="Figures from the case journals and decision logs, kept as hourly and "
+                    "daily roll-ups (a year answers in well under a second). A figure counts in the hour of "
                     "the event that completes it; questions cover whole hours; periods are "
                     "labelled in local time. Exit 2 on a bad question.")
     source = p.add_mutually_exclusive_group()

@@ -1,4 +1,7 @@
-"""Hourly roll-ups of the case journals and decision logs, kept in `stats.sqlite`.
+"""Hourly and daily roll-ups of the case journals and decision logs, kept in `stats.sqlite`.
+
+Each table is kept twice: by UTC hour, and by UTC day (`_day`, written with the same deltas in
+the same transaction), so that a long question reads a row a day, not 24 (store/stats.py).
 
 Built behind the case path, not inside it: every source (each shard's `case_events`, each
 gateway's `decisions`) is read forward from a cursor (its SQLite rowid: rows are only ever
