@@ -10,7 +10,9 @@
 (d) seats: 50 seats with random review times under a Poisson flow swept towards their
     capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py);
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
-    the one-seat center (benchmarks/dispatch.py).
+    the one-seat center (benchmarks/dispatch.py);
+(f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
+    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, rules, seats
+from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -33,7 +35,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -80,6 +82,11 @@ async def main(args: argparse.Namespace) -> None:
         print()
     if "dispatch" in only:
         print(f"(e) {await dispatch.table()}\n")
+    if "stats" in only:
+        await asyncio.to_thread(stats.main, args.days, args.per_day, None, args.stats_chart)
+        print()
+        if only == {"stats"}:
+            return
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,6 +154,10 @@ if __name__ == "__main__":
                         help="seats: mean review time in seconds (capacity is 50 / review)")
     parser.add_argument("--chart", type=Path, default=Path("benchmarks/results/seats.png"),
                         help="seats: where to write the PNG chart")
+    parser.add_argument("--days", type=int, default=365, help="stats: days of history")
+    parser.add_argument("--per-day", type=int, default=5000, help="stats: cases a day")
+    parser.add_argument("--stats-chart", type=Path, default=Path("benchmarks/results/stats.png"),
+                        help="stats: where to write the last day's chart")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(main(args))

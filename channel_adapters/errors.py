@@ -32,6 +32,7 @@ _DECODE_LOG_SECONDS = 10.0  # one log line per this many seconds for undecodable
 
 # (method, status code name, message): called for every call that does not end OK
 Failed = Callable[[str, str, str], None]
+Observe = Callable[[str, str, float], None]  # (method, status name, seconds) of a unary call
 
 
 def status_of(error: BaseException) -> tuple[grpc.StatusCode, str]:
@@ -46,9 +47,14 @@ def _ignore(method: str, code: str, message: str) -> None:
     """Nobody listens for failed calls (an interceptor on its own)."""
 
 
+def _unobserved(method: str, code: str, seconds: float) -> None:
+    """Nobody keeps call statistics (an interceptor on its own)."""
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, on_failure: Failed = _ignore) -> None:
+    def __init__(self, on_failure: Failed = _ignore, observe: Observe = _unobserved) -> None:
         self.on_failure = on_failure
+        self.observe = observe  # every unary call's status and time, for the statistics
         # method → its wrapped handler: built once, not on every call
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
         self._decode_logged = 0.0
@@ -110,12 +116,18 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, method: str, fn: Callable[..., Awaitable[Any]],
                decode: Callable[[bytes], Any]) -> Callable[..., Awaitable[Any]]:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
             try:
-                return await fn(decode(raw), context)
+                answer = await fn(decode(raw), context)
             except grpc.aio.AbortError:
+                self.observe(method, _name(context.code()), time.perf_counter() - started)
                 raise
             except Exception as e:
-                await context.abort(*self._fail(method, e))
+                code, text = self._fail(method, e)
+                self.observe(method, code.name, time.perf_counter() - started)
+                await context.abort(code, text)
+            self.observe(method, "OK", time.perf_counter() - started)
+            return answer
 
         return wrapped
 
@@ -133,6 +145,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(*self._fail(method, e))
 
         return wrapped
+
+
+def _name(code: Any) -> str:
+    """A status set by the handler itself (context.abort), as its name."""
+    return getattr(code, "name", None) or "UNKNOWN"
 
 
 async def _decoded(raw: AsyncIterator[bytes], decode: Callable[[bytes], Any]) -> AsyncIterator[Any]:

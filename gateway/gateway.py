@@ -25,6 +25,7 @@ from foureyes.errors import InvalidRequest, PermissionDenied
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
+from foureyes.gateway.stats import StatsKeeper
 from foureyes.messaging.batching import Batcher
 from foureyes.messaging.bus import Feed, Inbox
 from foureyes.messaging.keys import WireKeys
@@ -34,6 +35,7 @@ from foureyes.security.directory import Operator
 from foureyes.security.guard import Guard
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.decisions import DecisionLog
+from foureyes.store.stats import Report
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -133,6 +135,8 @@ class Gateway:
         self.guard = guard
         self.audit = audit
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
+        # the roll-up of requests by branch asks the rules active now for an outlet's units
+        self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.inbox = Inbox(keys, settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
@@ -152,6 +156,7 @@ class Gateway:
                          for i in range(s.customer_shards)]
         await self.decisions.open()
         await self.audit.open()
+        await self.stats.start()
         self.inbox.start()
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
@@ -189,6 +194,7 @@ class Gateway:
         self.feed.close()
         await self.decisions.close()
         await self.audit.close()
+        await self.stats.close()
 
     # ------------------------------------------------------------------ channels
 
@@ -283,6 +289,13 @@ class Gateway:
         update: dict[str, Any] = await self.peers.case_host(case_id).ask(
             "supplement", case_id, supplied, note, system)
         return update
+
+    # ------------------------------------------------------------------ statistics
+
+    async def statistics(self, since: float, until: float, by: str, group: str,
+                         top: int) -> Report:
+        await self.decisions.flush()  # what was decided a moment ago counts too
+        return await self.stats.report(since, until, by, group, top)
 
     # ------------------------------------------------------------------ rules
 

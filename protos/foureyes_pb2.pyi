@@ -47,6 +47,13 @@ class Presence(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AWAY: _ClassVar[Presence]
     BUSY: _ClassVar[Presence]
     OFFLINE: _ClassVar[Presence]
+
+class StatsPeriod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATS_PERIOD_UNSPECIFIED: _ClassVar[StatsPeriod]
+    PERIOD_HOUR: _ClassVar[StatsPeriod]
+    PERIOD_DAY: _ClassVar[StatsPeriod]
+    PERIOD_MONTH: _ClassVar[StatsPeriod]
 OUTCOME_UNSPECIFIED: Outcome
 NOT_REQUIRED: Outcome
 REQUIRED: Outcome
@@ -73,6 +80,10 @@ AVAILABLE: Presence
 AWAY: Presence
 BUSY: Presence
 OFFLINE: Presence
+STATS_PERIOD_UNSPECIFIED: StatsPeriod
+PERIOD_HOUR: StatsPeriod
+PERIOD_DAY: StatsPeriod
+PERIOD_MONTH: StatsPeriod
 
 class Customer(_message.Message):
     __slots__ = ("age", "risk_level", "segment")
@@ -640,3 +651,166 @@ class SignInResponse(_message.Message):
     outlet_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, session_token: _Optional[str] = ..., expires_at: _Optional[float] = ..., operator_id: _Optional[str] = ..., authority_level: _Optional[int] = ..., skills: _Optional[_Iterable[str]] = ..., scope: _Optional[_Iterable[str]] = ..., outlet_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("since", "until", "by", "group", "top")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    since: float
+    until: float
+    by: StatsPeriod
+    group: str
+    top: int
+    def __init__(self, since: _Optional[float] = ..., until: _Optional[float] = ..., by: _Optional[_Union[StatsPeriod, str]] = ..., group: _Optional[str] = ..., top: _Optional[int] = ...) -> None: ...
+
+class DurationSummary(_message.Message):
+    __slots__ = ("count", "mean_seconds", "p50_seconds", "p90_seconds", "max_seconds")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P50_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P90_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    mean_seconds: float
+    p50_seconds: float
+    p90_seconds: float
+    max_seconds: float
+    def __init__(self, count: _Optional[int] = ..., mean_seconds: _Optional[float] = ..., p50_seconds: _Optional[float] = ..., p90_seconds: _Optional[float] = ..., max_seconds: _Optional[float] = ...) -> None: ...
+
+class StatsRow(_message.Message):
+    __slots__ = ("period", "group", "requests", "required", "refused", "authorization_rate", "created", "approved", "rejected", "returned", "cancelled", "expired", "escalated", "approved_partly", "supplemented", "requeued", "offered", "declined", "timed_out", "withdrawn", "reviews", "pass_rate", "return_rate", "sla_met_share", "sla_met", "handled", "request_offer", "offer_accept", "accept_decision", "request_decision")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    AUTHORIZATION_RATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_PARTLY_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENTED_FIELD_NUMBER: _ClassVar[int]
+    REQUEUED_FIELD_NUMBER: _ClassVar[int]
+    OFFERED_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    PASS_RATE_FIELD_NUMBER: _ClassVar[int]
+    RETURN_RATE_FIELD_NUMBER: _ClassVar[int]
+    SLA_MET_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SLA_MET_FIELD_NUMBER: _ClassVar[int]
+    HANDLED_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_OFFER_FIELD_NUMBER: _ClassVar[int]
+    OFFER_ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_DECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DECISION_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    group: str
+    requests: int
+    required: int
+    refused: int
+    authorization_rate: float
+    created: int
+    approved: int
+    rejected: int
+    returned: int
+    cancelled: int
+    expired: int
+    escalated: int
+    approved_partly: int
+    supplemented: int
+    requeued: int
+    offered: int
+    declined: int
+    timed_out: int
+    withdrawn: int
+    reviews: int
+    pass_rate: float
+    return_rate: float
+    sla_met_share: float
+    sla_met: int
+    handled: int
+    request_offer: DurationSummary
+    offer_accept: DurationSummary
+    accept_decision: DurationSummary
+    request_decision: DurationSummary
+    def __init__(self, period: _Optional[str] = ..., group: _Optional[str] = ..., requests: _Optional[int] = ..., required: _Optional[int] = ..., refused: _Optional[int] = ..., authorization_rate: _Optional[float] = ..., created: _Optional[int] = ..., approved: _Optional[int] = ..., rejected: _Optional[int] = ..., returned: _Optional[int] = ..., cancelled: _Optional[int] = ..., expired: _Optional[int] = ..., escalated: _Optional[int] = ..., approved_partly: _Optional[int] = ..., supplemented: _Optional[int] = ..., requeued: _Optional[int] = ..., offered: _Optional[int] = ..., declined: _Optional[int] = ..., timed_out: _Optional[int] = ..., withdrawn: _Optional[int] = ..., reviews: _Optional[int] = ..., pass_rate: _Optional[float] = ..., return_rate: _Optional[float] = ..., sla_met_share: _Optional[float] = ..., sla_met: _Optional[int] = ..., handled: _Optional[int] = ..., request_offer: _Optional[_Union[DurationSummary, _Mapping]] = ..., offer_accept: _Optional[_Union[DurationSummary, _Mapping]] = ..., accept_decision: _Optional[_Union[DurationSummary, _Mapping]] = ..., request_decision: _Optional[_Union[DurationSummary, _Mapping]] = ...) -> None: ...
+
+class ReasonCount(_message.Message):
+    __slots__ = ("verdict", "code", "count")
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    verdict: str
+    code: str
+    count: int
+    def __init__(self, verdict: _Optional[str] = ..., code: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class BusinessRow(_message.Message):
+    __slots__ = ("name", "cases", "requests", "decision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    cases: int
+    requests: int
+    decision: DurationSummary
+    def __init__(self, name: _Optional[str] = ..., cases: _Optional[int] = ..., requests: _Optional[int] = ..., decision: _Optional[_Union[DurationSummary, _Mapping]] = ...) -> None: ...
+
+class ApiRow(_message.Message):
+    __slots__ = ("period", "calls", "by_status", "success_rate", "latency")
+    class ByStatusEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    BY_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    calls: int
+    by_status: _containers.ScalarMap[str, int]
+    success_rate: float
+    latency: DurationSummary
+    def __init__(self, period: _Optional[str] = ..., calls: _Optional[int] = ..., by_status: _Optional[_Mapping[str, int]] = ..., success_rate: _Optional[float] = ..., latency: _Optional[_Union[DurationSummary, _Mapping]] = ...) -> None: ...
+
+class StatsReport(_message.Message):
+    __slots__ = ("since", "until", "by", "group", "rows", "totals", "reasons", "hot_scenes", "hot_codes", "slow_scenes", "slow_codes", "api")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    HOT_SCENES_FIELD_NUMBER: _ClassVar[int]
+    HOT_CODES_FIELD_NUMBER: _ClassVar[int]
+    SLOW_SCENES_FIELD_NUMBER: _ClassVar[int]
+    SLOW_CODES_FIELD_NUMBER: _ClassVar[int]
+    API_FIELD_NUMBER: _ClassVar[int]
+    since: float
+    until: float
+    by: StatsPeriod
+    group: str
+    rows: _containers.RepeatedCompositeFieldContainer[StatsRow]
+    totals: _containers.RepeatedCompositeFieldContainer[StatsRow]
+    reasons: _containers.RepeatedCompositeFieldContainer[ReasonCount]
+    hot_scenes: _containers.RepeatedCompositeFieldContainer[BusinessRow]
+    hot_codes: _containers.RepeatedCompositeFieldContainer[BusinessRow]
+    slow_scenes: _containers.RepeatedCompositeFieldContainer[BusinessRow]
+    slow_codes: _containers.RepeatedCompositeFieldContainer[BusinessRow]
+    api: _containers.RepeatedCompositeFieldContainer[ApiRow]
+    def __init__(self, since: _Optional[float] = ..., until: _Optional[float] = ..., by: _Optional[_Union[StatsPeriod, str]] = ..., group: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., totals: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., reasons: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., hot_scenes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., hot_codes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., slow_scenes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., slow_codes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., api: _Optional[_Iterable[_Union[ApiRow, _Mapping]]] = ...) -> None: ...

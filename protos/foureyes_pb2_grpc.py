@@ -999,3 +999,78 @@ class AuthService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class StatsServiceStub:
+    """For operators with the role `supervisor` or `auditor` (an operator session token).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetStats = channel.unary_unary(
+                '/foureyes.v1.StatsService/GetStats',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.StatsRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.StatsReport.FromString,
+                _registered_method=True)
+
+
+class StatsServiceServicer:
+    """For operators with the role `supervisor` or `auditor` (an operator session token).
+    """
+
+    def GetStats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_StatsServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStats,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.StatsRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.StatsReport.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'foureyes.v1.StatsService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('foureyes.v1.StatsService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class StatsService:
+    """For operators with the role `supervisor` or `auditor` (an operator session token).
+    """
+
+    @staticmethod
+    def GetStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foureyes.v1.StatsService/GetStats',
+            foureyes_dot_protos_dot_foureyes__pb2.StatsRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.StatsReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -20,6 +20,7 @@ from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter
 from foureyes.channel_adapters.errors import REFUSALS, ErrorInterceptor
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
+from foureyes.channel_adapters.stats import StatsAdapter
 from foureyes.errors import FoureyesError
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
@@ -104,7 +105,8 @@ class Service:
             if code in _REFUSED:
                 audit.record("refused", method, code, message)
 
-        self._server = server = grpc.aio.server(interceptors=[ErrorInterceptor(failed)])
+        self._server = server = grpc.aio.server(
+            interceptors=[ErrorInterceptor(failed, self.gateway.stats.record_call)])
         foureyes_pb2_grpc.add_TellerChannelServicer_to_server(TellerAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_SelfServiceChannelServicer_to_server(
             SelfServiceAdapter(self.gateway), server)
@@ -112,6 +114,7 @@ class Service:
         foureyes_pb2_grpc.add_SeatServiceServicer_to_server(SeatAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_AdminServiceServicer_to_server(AdminAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
+        foureyes_pb2_grpc.add_StatsServiceServicer_to_server(StatsAdapter(self.gateway), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]

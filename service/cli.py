@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, RuleSetError
-from foureyes.service import operators_cli, rules_cli
+from foureyes.service import operators_cli, rules_cli, stats_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rules_cli.add_parser(sub)
     operators_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return rules_cli.run(args)
     if args.command == "operators":
         return operators_cli.run(args)
+    if args.command == "stats":
+        return stats_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 

@@ -43,6 +43,10 @@ class CaseStore:
     async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Each change is (current-state row, event); all land in one grouped commit. A row
         (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON."""
+        await self.db.write(self.statements(changes))
+
+    @staticmethod
+    def statements(changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> list[Statement]:
         statements: list[Statement] = []
         for row, event in changes:
             statements.append((
@@ -59,7 +63,7 @@ class CaseStore:
                 (row["case_id"], row["state"], row["version"], int(row["open"]), event["at"],
                  row["doc"]),
             ))
-        await self.db.write(statements)
+        return statements
 
     async def open_cases(self) -> list[dict[str, Any]]:
         rows = await self.db.read("SELECT doc FROM cases WHERE open = 1")
