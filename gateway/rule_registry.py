@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foureyes.errors import InvalidRequest, NotFound, PermissionDenied, RuleError, RuleSetError
+from foureyes.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, RuleError, RuleSetError
 from foureyes.rules import testing
 from foureyes.rules.book import RuleBook
 from foureyes.rules.files import contents
@@ -109,6 +109,8 @@ class RuleRegistry:
                               proposal.proposed_at)
 
     def _propose(self, book: RuleBook, comment: str, by: str) -> Activation:
+        if book.version == self.active_version:
+            raise Conflict(f"rule set version {book.version} is the active one already")
         entry: dict[str, Any] = {"version": book.version, "at": time.time(), "comment": comment,
                  "trigger_rules": len(book.ruleset.triggers), "proposed_by": by}
         _append(self.root / "proposals.jsonl", entry)

@@ -6,7 +6,7 @@ import time
 
 import jwt
 import pytest
-from foureyes.errors import NotFound, PermissionDenied, Unauthenticated
+from foureyes.errors import Conflict, NotFound, PermissionDenied, Unauthenticated
 from foureyes.gateway.gateway import SeatLogin
 from foureyes.gateway.rule_registry import RuleRegistry
 from foureyes.rules.book import DEFAULT_RULES
@@ -99,6 +99,8 @@ def test_a_rule_change_is_active_only_after_a_second_person_approves(tmp_path):
     files = contents(DEFAULT_RULES)
     files["triggers.yaml"] = files["triggers.yaml"].replace("default: 50000", "default: 70000")
     del files["triggers_test.yaml"]
+    with pytest.raises(Conflict, match="active one already"):
+        registry.propose_files(contents(DEFAULT_RULES), "the same again", by="author-1")
     proposal = registry.propose_files(files, "raise the threshold", by="author-1")
     assert proposal.pending and registry.active_version == first.version
     assert [p.version for p in registry.pending()] == [proposal.version]
