@@ -33,8 +33,9 @@ def mask(account: str) -> str:
 
 
 def channel_request(channel: str, initiator: str, outlet: str, context: dict[str, str],
-                    tx: pb.Transaction, raw: Any) -> ChannelRequest:
-    """Turn a channel's request into facts; `context` holds the front end's own fields."""
+                    tx: pb.Transaction, raw: Any, system: str = "") -> ChannelRequest:
+    """Turn a channel's request into facts; `context` holds the front end's own fields and
+    `system` names the authenticated channel system that sent it."""
     if not tx.code:
         raise InvalidRequest("transaction.code is required")
     _check_lengths(tx, context)
@@ -75,7 +76,7 @@ def channel_request(channel: str, initiator: str, outlet: str, context: dict[str
         fingerprint=hashlib.blake2b(raw.SerializeToString(deterministic=True),
                                     digest_size=16).hexdigest(),
         facts=facts, customer_id=tx.customer_id, transaction_code=tx.code, amount=tx.amount,
-        currency=tx.currency, account_masked=mask(tx.account))
+        currency=tx.currency, account_masked=mask(tx.account), system=system)
 
 
 def _check_lengths(tx: pb.Transaction, context: dict[str, str]) -> None:

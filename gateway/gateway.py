@@ -21,7 +21,7 @@ from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import shard_of
-from foureyes.errors import InvalidRequest, PermissionDenied
+from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
@@ -294,7 +294,7 @@ class Gateway:
 
     async def statistics(self, since: float, until: float, by: str, group: str,
                          top: int) -> Report:
-        await self.decisions.flush()  # what was decided a moment ago counts too
+        await self.decisions.settle()  # what was decided a moment ago counts too
         return await self.stats.report(since, until, by, group, top)
 
     # ------------------------------------------------------------------ rules
@@ -326,7 +326,7 @@ class Gateway:
         for seat_id, (login, q) in list(self.seats.items()):
             try:
                 login.granted_by(directory.active(login.operator_id))
-            except Exception as e:  # Unauthenticated, PermissionDenied
+            except (Unauthenticated, PermissionDenied) as e:
                 log.warning("seat %s: operator %s lost access: %s", seat_id, login.operator_id, e)
                 self.audit.record("seat-ended", login.operator_id, "revoked", str(e))
                 q.put_nowait({"type": "error", "code": "PERMISSION_DENIED",

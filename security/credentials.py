@@ -3,11 +3,10 @@ default, made in the data directory on first start."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from foureyes.security.directory import Operator, OperatorDirectory
+from foureyes.security.directory import Operator, OperatorDirectory, new_password
 from foureyes.security.sessions import IdentityProvider, Sessions, load_or_create_key
 from foureyes.security.systems import CHANNELS, System, Systems
 from foureyes.security.tls import TlsFiles, ensure_dev_tls
@@ -73,7 +72,7 @@ def load(data_dir: Path, files: CredentialFiles) -> Credentials:
     new_passwords: dict[str, str] = {}
     operators_path = files.operators or home / "operators.json"
     if files.operators is None and not operators_path.exists():
-        new_passwords = {op.operator_id: secrets.token_urlsafe(12) for op in DEV_OPERATORS}
+        new_passwords = {op.operator_id: new_password() for op in DEV_OPERATORS}
         OperatorDirectory.create(operators_path,
                                  [(op, new_passwords[op.operator_id]) for op in DEV_OPERATORS])
     idp = (IdentityProvider(files.idp_keys, files.idp_issuer, files.idp_audience)

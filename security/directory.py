@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from foureyes.errors import FoureyesError, InvalidRequest, NotFound, PermissionDenied, Unauthenticated
 from foureyes.security.files import write_private
+
+
+def new_password() -> str:
+    """A first password for an operator, shown once to whoever hands it over."""
+    return secrets.token_urlsafe(12)
+
 
 ROLES = ("authorizer", "supervisor", "rule_author", "rule_approver", "auditor", "operator_admin")
 _hasher = PasswordHasher()

@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError
-from foureyes.security.directory import ROLES, Operator, OperatorDirectory
+from foureyes.security.directory import ROLES, Operator, OperatorDirectory, new_password
 from foureyes.service.rules_cli import password_of
 from foureyes.store.audit_log import AuditLog
 
@@ -61,7 +60,7 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def _new_password() -> str:
-    return os.environ.get("FOUREYES_NEW_PASSWORD") or secrets.token_urlsafe(12)
+    return os.environ.get("FOUREYES_NEW_PASSWORD") or new_password()
 
 
 def run(args: argparse.Namespace) -> int:
