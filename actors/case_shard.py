@@ -9,6 +9,7 @@ the case is put back as it was.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from foureyes.errors import Conflict, NotFound
 from foureyes.store.cases import CaseStore
 
 log = logging.getLogger(__name__)
+RESTARTED = "case host restarted"
 
 
 class DispatchPort(Protocol):
@@ -38,8 +40,9 @@ def _nowhere(gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
 
 class CaseShard:
     def __init__(self, store: CaseStore, dispatch: DispatchPort, publish: Publish,
-                 expire_after: float = 0.0, push: Push = _nowhere) -> None:
+                 expire_after: float = 0.0, push: Push = _nowhere, shard: int = 0) -> None:
         self.store = store
+        self.shard = shard  # feed events name it beside their sequence number
         self.dispatch = dispatch
         self.publish = publish
         self.push = push
@@ -50,16 +53,23 @@ class CaseShard:
 
     async def recover(self) -> int:
         """Load every unfinished case and put it back in the queue (after a restart no seat
-        holds it any more)."""
+        holds it any more). A seat that was offered or reviewing one is told so (`revoked`)
+        from here, in every layout: where this host also holds the dispatcher, the restarted
+        dispatcher does not know who held what. Pushed to every gateway: the seat's own
+        routes it."""
         changes = []
         for doc in await self.store.open_cases():
             case = Case.from_doc(doc)
             self.cases[case.case_id] = case
             self._watch_deadline(case)
-            event = case.requeue("service restarted")
+            event = case.requeue(RESTARTED)
             if event:
                 changes.append((case, event))
         await self._commit(changes, {})
+        for case, event in changes:
+            if event["data"].get("seat_id"):
+                self.push("", event["data"]["seat_id"],
+                          {"type": "revoked", "case_id": case.case_id, "reason": RESTARTED})
         queued = [c.queue_entry() for c in self.cases.values() if c.state is CaseState.QUEUED]
         if queued:
             self.dispatch.enqueue(queued)
@@ -80,7 +90,7 @@ class CaseShard:
             raise
         for case, event in changes:
             # one push carries both: the update for watching channels, the event for the feed
-            self.publish(case.update(), {**event, **case.summary()})
+            self.publish(case.update(), {**event, **case.summary(), "shard": self.shard})
             if not case.open:
                 self.cases.pop(case.case_id, None)
                 deadline = self._deadlines.pop(case.case_id, None)
@@ -237,6 +247,21 @@ class CaseShard:
                 await self._apply(case.case_id, lambda c: c.offer_lapsed(c.seat_id, "dispatcher restarted"))
         if waiting:
             self.dispatch.enqueue([c.queue_entry() for c in waiting])
+
+    async def journal(self, after: int, kinds: list[str], limit: int
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """The feed's events after sequence number `after`, as they were published (with the
+        case's summary), and the last sequence number read; for replaying the feed."""
+        rows, last = await self.store.journal(after, kinds, limit)
+        summaries: dict[str, dict[str, Any]] = {}
+        events = []
+        for row in rows:
+            doc = row.pop("doc")
+            summary = summaries.get(row["case_id"])
+            if summary is None:
+                summary = summaries[row["case_id"]] = Case.from_doc(json.loads(doc)).summary()
+            events.append({**row, **summary, "shard": self.shard})
+        return events, last
 
     def stats(self) -> dict[str, int]:
         counts: dict[str, int] = {}

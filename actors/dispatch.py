@@ -197,8 +197,9 @@ class Dispatcher:
             self._end_review(case_id, f"seat {review.seat_id} did not come back during review")
             self._assign()
 
-    def _release_review(self, case_id: str, why: str) -> None:
-        """The seat lets go of a case in review and, if it is still here, is told why."""
+    def _release_review(self, case_id: str, why: str, tell: bool = True) -> None:
+        """The seat lets go of a case in review and, if it is still here (and `tell`), is
+        told why."""
         review = self.reviews.pop(case_id, None)
         if review is None:
             return
@@ -207,8 +208,9 @@ class Dispatcher:
         seat = self.seats.get(review.seat_id)
         if seat is not None and case_id in seat.reviewing:
             seat.reviewing.discard(case_id)
-            self.push(seat.gateway_id, seat.seat_id,
-                      {"type": "revoked", "case_id": case_id, "reason": why})
+            if tell:
+                self.push(seat.gateway_id, seat.seat_id,
+                          {"type": "revoked", "case_id": case_id, "reason": why})
 
     def _end_review(self, case_id: str, why: str) -> None:
         """The seat lets go of a case in review; the case host queues it again."""
@@ -232,7 +234,8 @@ class Dispatcher:
                 continue
             # The case host queued a case this desk still sees in review: that host restarted
             # and requeued its open cases. The review is over; the seat's room is free again.
-            self._release_review(case_id, "the case was queued again after a restart")
+            # The host itself told the seat (CaseShard.recover), in every layout.
+            self._release_review(case_id, "the case was queued again after a restart", tell=False)
             old = self.queue.get(case_id)
             if old is not None and old.sla_timer is not None:
                 old.sla_timer.cancel()

@@ -1,9 +1,16 @@
-"""The case journal: every event of every case, and each case's current state."""
+"""The case journal: every event of every case, and each case's current state.
+
+An event's sequence number is its rowid in `case_events`: rows are only appended, by one
+writer, so rowids grow in commit order (store/rollup.py reads forward by them too). The store
+hands each event its number before the commit, so the event published after it carries it; a
+commit that fails leaves its numbers unused (a gap with nothing in it). Never VACUUM these
+files: it may renumber rowids.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +43,20 @@ class CaseStore:
 
     def __init__(self, path: Path) -> None:
         self.db = Database(path, CASE_SCHEMA, commit_on_loop=True)
+        self.last_seq = 0  # the sequence number handed to the latest event
 
     async def open(self) -> None:
         await self.db.open()
+        self.last_seq = self.db.look_up("SELECT COALESCE(MAX(rowid), 0) FROM case_events")[0][0]
 
     async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Each change is (current-state row, event); all land in one grouped commit. A row
-        (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON."""
+        (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON.
+        Each event gets its sequence number (`seq`) here, in the order of the commits."""
+        changes = list(changes)
+        for _, event in changes:
+            self.last_seq += 1
+            event["seq"] = self.last_seq
         await self.db.write(self.statements(changes))
 
     @staticmethod
@@ -50,9 +64,9 @@ class CaseStore:
         statements: list[Statement] = []
         for row, event in changes:
             statements.append((
-                "INSERT INTO case_events (case_id, version, at, kind, state, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (row["case_id"], event["version"], event["at"], event["kind"], event["state"],
+                "INSERT INTO case_events (rowid, case_id, version, at, kind, state, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event.get("seq"), row["case_id"], event["version"], event["at"], event["kind"], event["state"],
                  json.dumps(event.get("data", {}), ensure_ascii=False)),
             ))
             statements.append((
@@ -89,6 +103,21 @@ class CaseStore:
             (case_id,))
         return [{"version": v, "at": at, "kind": k, "state": s, "data": json.loads(d)}
                 for v, at, k, s, d in rows]
+
+    async def journal(self, after: int, kinds: Collection[str] = (), limit: int = 1000
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """Events after sequence number `after`, in order, at most `limit` rows scanned, with
+        each event's case document (`doc`, JSON); and the last sequence number scanned (a kind
+        filter may skip rows). Read on aiosqlite's thread: a replay must not hold up cases."""
+        rows = await self.db.read(
+            "SELECT e.rowid, e.case_id, e.version, e.at, e.kind, e.state, e.data, c.doc "
+            "FROM case_events e JOIN cases c ON c.case_id = e.case_id "
+            "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit))
+        last = rows[-1][0] if rows else after
+        wanted = frozenset(kinds)
+        return [{"seq": seq, "case_id": cid, "version": v, "at": at, "kind": k, "state": st,
+                 "data": json.loads(d), "doc": doc}
+                for seq, cid, v, at, k, st, d, doc in rows if not wanted or k in wanted], last
 
     async def close(self) -> None:
         await self.db.close()

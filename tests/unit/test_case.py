@@ -125,6 +125,35 @@ async def test_shard_commits_before_answering_and_recovers_after_restart(tmp_pat
     await store2.close()
 
 
+async def test_events_are_numbered_in_journal_order_and_replayed_as_published(tmp_path):
+    store = CaseStore(tmp_path / "cases.sqlite")
+    await store.open()
+    published: list[dict] = []
+    shard = CaseShard(store, FakeDispatch(), lambda u, e: published.append(e), shard=3)
+    await shard.create([spec("C1"), spec("C2")])
+    await shard.offered("C2", "seat-a", "gw", 30_000)
+    await shard.begin_review("C2", "seat-a", "auth-1")
+    assert [e["seq"] for e in published] == [1, 2, 3, 4]
+    assert {e["shard"] for e in published} == {3}
+    replayed, last = await shard.journal(0, [], 1000)
+    assert last == 4 and replayed == published  # the journal holds exactly what was published
+    page, last = await shard.journal(1, ["offered", "review-started"], 2)
+    assert [e["seq"] for e in page] == [3] and last == 3  # two rows scanned, one kind matched
+    await store.close()
+
+    store2 = CaseStore(tmp_path / "cases.sqlite")  # numbering carries on after a restart
+    await store2.open()
+    pushed: list[tuple[str, str, dict]] = []
+    again = CaseShard(store2, FakeDispatch(), lambda u, e: published.append(e),
+                      push=lambda g, s, m: pushed.append((g, s, m)), shard=3)
+    await again.recover()
+    assert published[-1]["kind"] == "requeued" and published[-1]["seq"] == 5
+    # the seat reviewing C2 is told, through every gateway (its own routes it)
+    assert pushed == [("", "seat-a", {"type": "revoked", "case_id": "C2",
+                                      "reason": "case host restarted"})]
+    await store2.close()
+
+
 async def test_a_restarted_dispatcher_gets_the_waiting_cases_and_who_reviews_what(tmp_path):
     store = CaseStore(tmp_path / "cases.sqlite")
     await store.open()
