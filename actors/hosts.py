@@ -12,7 +12,10 @@ the key never crosses ZeroMQ.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +40,51 @@ from foureyes.store.customers import CustomerStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DISPATCHER = "dispatcher"
+
+GATEWAY_FRESH_SECONDS = 30.0  # a registered gateway not heard of for longer is gone
+
+
+def _gateway_key(instance: str, gateway_id: str = "") -> bytes:
+    return f"foureyes/{instance}/gateways/{gateway_id}".encode()
+
+
+def register_gateway(instance: str, gateway_id: str, endpoint: str) -> None:
+    """Where a gateway's inbox is, kept in Ray's GCS (which outlives any host): a restarted
+    host attaches to every gateway before its first commit, so the events and pushes of its
+    recovery reach them instead of waiting for their next heartbeat. Ray has no public
+    key-value store; its internal one is what Ray Serve keeps its own state in."""
+    from ray.experimental import internal_kv
+
+    internal_kv._internal_kv_put(_gateway_key(instance, gateway_id),
+                                 json.dumps({"endpoint": endpoint, "at": time.time()}).encode(),
+                                 overwrite=True, namespace="foureyes")
+
+
+def unregister_gateway(instance: str, gateway_id: str) -> None:
+    from ray.experimental import internal_kv
+
+    with contextlib.suppress(Exception):  # Ray may be going down with the service
+        internal_kv._internal_kv_del(_gateway_key(instance, gateway_id), namespace="foureyes")
+
+
+def registered_gateways(instance: str) -> dict[str, str]:
+    """gateway id -> inbox endpoint, of the gateways heard of recently."""
+    from ray.experimental import internal_kv
+
+    found: dict[str, str] = {}
+    prefix = _gateway_key(instance)
+    try:
+        for key in internal_kv._internal_kv_list(prefix, namespace="foureyes"):
+            raw = internal_kv._internal_kv_get(key, namespace="foureyes")
+            if raw is None:
+                continue
+            entry = json.loads(raw)
+            if time.time() - entry["at"] < GATEWAY_FRESH_SECONDS:
+                found[key[len(prefix):].decode()] = entry["endpoint"]
+    except Exception:  # without it the gateways' next heartbeat attaches them
+        log.warning("could not read the registered gateways", exc_info=True)
+    return found
+
 
 HOST_OPTIONS: dict[str, Any] = {
     "num_cpus": 0,  # hosts are mostly waiting on I/O; don't let them starve Ray's scheduler
@@ -206,7 +254,7 @@ class CaseHost(_Served):
     messages between the dispatcher and that shard's cases (enqueue, offered, begin_review,
     finished: five a case, with one host) are calls instead of trips over the wire."""
 
-    WIRE_CALLS = frozenset({"create"})
+    WIRE_CALLS = frozenset({"create", "journal"})
     WIRE_BATCHES: ClassVar[Mapping[str, frozenset[str]]] = {
         "deliver": CASE_MESSAGES, "dispatch": DISPATCHER_MESSAGES}
 
@@ -216,7 +264,10 @@ class CaseHost(_Served):
         self.wire_settings = wire
         self.peers = Peers(instance, case_shards, wire.keys)
         self.path = Path(data_dir) / f"cases-{shard}.sqlite"
+        self.shard_number = shard
         self.outbox = Outbox(wire.keys)
+        for gateway_id, endpoint in registered_gateways(instance).items():
+            self.outbox.attach(gateway_id, endpoint)
         self._shard = _Lazy(self._open)
         self.peers.local[actor_name(instance, "cases", shard)] = self
         self.dispatcher: Dispatcher | None = None
@@ -239,7 +290,7 @@ class CaseHost(_Served):
         store = CaseStore(self.path)
         await store.open()
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after,
-                          self._push)
+                          self._push, self.shard_number)
         count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
         return shard
@@ -251,7 +302,8 @@ class CaseHost(_Served):
         self.outbox.send_case(update, event)
 
     def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
-        self.outbox.send(f"seat/{seat_id}", message, gateway_id)
+        """To the seat's gateway; to every gateway when that is not known ("")."""
+        self.outbox.send(f"seat/{seat_id}", message, gateway_id or None)
 
     def _desk(self) -> Dispatcher:
         if self.dispatcher is None:
@@ -319,6 +371,10 @@ class CaseHost(_Served):
 
     async def resync(self) -> None:
         await (await self._get()).resync()
+
+    async def journal(self, after: int, kinds: list[str], limit: int
+                      ) -> tuple[list[dict[str, Any]], int]:
+        return await (await self._get()).journal(after, kinds, min(limit, 5000))
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
         return await (await self._get()).store.events(case_id)

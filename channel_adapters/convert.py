@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -183,3 +184,23 @@ def details_to_proto(d: dict[str, Any]) -> pb.CaseDetails:
     if images is not None:
         out.images.CopyFrom(images)
     return out
+
+
+def feed_event_to_proto(e: dict[str, Any]) -> pb.FeedEvent:
+    return pb.FeedEvent(
+        shard=e["shard"], seq=e["seq"], kind=e["kind"], state=_STATES[e["state"]],
+        version=e["version"], at=e["at"], data_json=json.dumps(e["data"], ensure_ascii=False),
+        case_id=e["case_id"], channel=e["channel"], outlet=e["outlet"],
+        transaction_code=e["transaction_code"], amount=e["amount"], currency=e["currency"],
+        account_masked=e["account_masked"], customer_id=e["customer_id"], scene=e["scene"],
+        rules_version=e["rules_version"])
+
+
+def feed_event_from_proto(p: pb.FeedEvent) -> dict[str, Any]:
+    """As the ZeroMQ feed carries it (one JSON object), for `foureyes events`."""
+    return {"shard": p.shard, "seq": p.seq, "kind": p.kind, "state": pb.CaseState.Name(p.state),
+            "version": p.version, "at": p.at, "data": json.loads(p.data_json or "{}"),
+            "case_id": p.case_id, "channel": p.channel, "outlet": p.outlet,
+            "transaction_code": p.transaction_code, "amount": p.amount, "currency": p.currency,
+            "account_masked": p.account_masked, "customer_id": p.customer_id, "scene": p.scene,
+            "rules_version": p.rules_version}

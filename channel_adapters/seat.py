@@ -11,7 +11,6 @@ timeout (a half-open TCP connection otherwise looks alive for minutes).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +19,7 @@ from foureyes.actors.case import Verdict
 from foureyes.channel_adapters.auth import bearer
 from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
 from foureyes.channel_adapters.errors import status_of
-from foureyes.errors import FoureyesError, InvalidRequest
+from foureyes.errors import FoureyesError, InvalidRequest, Unavailable
 from foureyes.gateway.gateway import Gateway, SeatLogin
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
@@ -90,13 +89,19 @@ class SeatAdapter(pbg.SeatServiceServicer):
             while True:
                 event = await events.get()
                 if event["type"] == "closed":
+                    if event.get("code") == "UNAVAILABLE":  # the service is stopping
+                        raise Unavailable(event["message"])
                     return
+                self.gateway.seat_told(login.seat_id, event)
                 yield event_to_proto(event)
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            await self.gateway.close_seat(login.seat_id, events)
+            try:
+                reader.cancel()
+                # whatever the reader ended with (a stopping server raises its own error from
+                # the request stream), the seat is closed
+                await asyncio.gather(reader, return_exceptions=True)
+            finally:
+                await self.gateway.close_seat(login.seat_id, events)
 
     async def _read(self, seat_id: str, requests: AsyncIterator[pb.SeatMessage],
                     events: asyncio.Queue[dict[str, Any]], timeout: float) -> None:
@@ -112,12 +117,15 @@ class SeatAdapter(pbg.SeatServiceServicer):
                     events.put_nowait({"type": "error", "code": "DEADLINE_EXCEEDED", "message":
                                        f"no message or heartbeat for {timeout:g} s: logged out"})
                     return
+                except Exception:  # the call ended (a stopping server): nothing more comes
+                    return
                 kind = message.WhichOneof("body")
                 if kind == "heartbeat":
                     continue
                 case_id = getattr(getattr(message, kind), "case_id", "") if kind else ""
                 try:
-                    events.put_nowait(await self._handle(seat_id, message))
+                    with self.gateway.seat_action():  # a stop waits for its answer
+                        events.put_nowait(await self._handle(seat_id, message))
                 except FoureyesError as e:
                     code, text = status_of(e)
                     events.put_nowait({"type": "error", "case_id": case_id, "code": code.name,

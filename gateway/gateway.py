@@ -13,15 +13,17 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
-from foureyes.actors.hosts import Peers
+from foureyes.actors.hosts import Peers, register_gateway, unregister_gateway
 from foureyes.actors.shards import shard_of
-from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated
+from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated, Unavailable
+from foureyes.gateway.events import SHUTTING_DOWN, EventStreams
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
@@ -40,6 +42,7 @@ from foureyes.store.stats import Report
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
 WATCH_POLL_SECONDS = 5.0  # a lost push delays a watcher by at most this much
+TOLD = 20_000  # cases whose newest told state a gateway keeps
 MAX_CAPACITY = 10  # cases one seat may hold at once
 
 
@@ -139,11 +142,22 @@ class Gateway:
         self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
+        self.events = EventStreams(self._journal, settings.case_shards)
         self.inbox = Inbox(keys, settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
-                           on_event=self.feed.publish)
+                           on_event=self._event)
         # the seats connected here: their login and the queue their stream reads
         self.seats: dict[str, tuple[SeatLogin, asyncio.Queue[dict[str, Any]]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Stopping (drain): `draining` refuses new requests and seats and stops offers;
+        # `closing` also refuses seat actions, once those in flight are answered.
+        self.draining = False
+        self.closing = False
+        self._actions = 0  # seat actions being handled
+        self._settled = asyncio.Event()  # set when a seat action or a review ends
+        self.reviewing: dict[str, set[str]] = {}  # seat id -> cases it was assigned, undecided
+        self._watchers: set[asyncio.Queue[dict[str, Any]]] = set()
+        # case id -> the newest state told to anyone here (LRU): a watch never starts lower
+        self._told: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def start(self) -> None:
         s = self.settings
@@ -158,6 +172,7 @@ class Gateway:
         await self.audit.open()
         await self.stats.start()
         self.inbox.start()
+        register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
 
@@ -177,6 +192,7 @@ class Gateway:
             try:
                 self._follow_active_rules()
                 self._follow_directory()
+                register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
                 await self._heartbeat()
                 stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
                 self.metrics.set_stats(list(stats),
@@ -184,7 +200,88 @@ class Gateway:
             except Exception:  # a host restarting: the next beat re-attaches
                 log.warning("heartbeat to actor hosts failed", exc_info=True)
 
+    def _event(self, topic: bytes, payload: bytes) -> None:
+        """A case event a host pushed: on the ZeroMQ feed as it came, and to Events streams."""
+        self.feed.publish(topic, payload)
+        self.events.heard(payload)
+
+    async def _journal(self, shard: int, after: int, kinds: list[str], limit: int
+                       ) -> tuple[list[dict[str, Any]], int]:
+        events, last = await self.peers.link("cases", shard).call("journal", after, kinds, limit)
+        return list(events), int(last)
+
+    async def drain(self, grace: float) -> None:
+        """Stopping: take no new requests or seats and offer nothing more to the seats here;
+        let the reviews in progress be decided within `grace` seconds; answer every seat
+        action already under way; then end every stream with UNAVAILABLE "shutting down"."""
+        self.draining = True
+        for seat_id in list(self.seats):  # no new offers; what a seat holds stays with it
+            with contextlib.suppress(Exception):
+                await self.set_presence(seat_id, True)
+        await self._settle(lambda: not self._actions and not any(self.reviewing.values()),
+                           grace)
+        self.closing = True
+        await self._settle(lambda: not self._actions, grace)  # answers already under way
+        closing = {"type": "closed", "code": "UNAVAILABLE", "message": SHUTTING_DOWN}
+        for _, q in self.seats.values():
+            q.put_nowait(closing)
+        for q in self._watchers:
+            q.put_nowait(closing)
+        self.events.stop()
+
+    async def _settle(self, done: Callable[[], bool], within: float) -> None:
+        """Wait until `done()` (checked whenever a seat action or review ends), at most
+        `within` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while not done():
+                    self._settled.clear()
+                    await self._settled.wait()
+
+    @contextlib.contextmanager
+    def seat_action(self) -> Iterator[None]:
+        """Around each seat action: refused once the stop closes streams (its answer could not
+        be sent any more), counted until answered before that."""
+        if self.closing:
+            raise Unavailable(SHUTTING_DOWN)
+        self._actions += 1
+        try:
+            yield
+        finally:
+            self._actions -= 1
+            self._settled.set()
+
+    def seat_told(self, seat_id: str, event: dict[str, Any]) -> None:
+        """What a seat's stream sent it: which cases it reviews (for the drain)."""
+        kind = event["type"]
+        self._settled.set()
+        if kind == "assigned":
+            self.reviewing.setdefault(seat_id, set()).add(event["case"]["case_id"])
+        elif kind == "revoked":
+            self.reviewing.get(seat_id, set()).discard(event["case_id"])
+        elif kind == "decided":
+            self.reviewing.get(seat_id, set()).discard(event["update"]["case_id"])
+            self._tell(event["update"])
+
+    def _refuse_when_draining(self) -> None:
+        if self.draining:
+            raise Unavailable(SHUTTING_DOWN)
+
+    def _tell(self, update: dict[str, Any]) -> dict[str, Any]:
+        """The newest of `update` and what was told of its case before; remembered."""
+        case_id = update["case_id"]
+        known = self._told.get(case_id)
+        if known is not None and known["version"] >= update["version"]:
+            self._told.move_to_end(case_id)
+            return known
+        self._told[case_id] = update
+        self._told.move_to_end(case_id)
+        if len(self._told) > TOLD:
+            self._told.popitem(last=False)
+        return update
+
     async def close(self) -> None:
+        unregister_gateway(self.instance, self.gateway_id)
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -199,6 +296,7 @@ class Gateway:
     # ------------------------------------------------------------------ channels
 
     async def authorize(self, req: ChannelRequest) -> Answer:
+        self._refuse_when_draining()
         started = time.perf_counter()
         if not req.idempotency_key:
             raise InvalidRequest("transaction.idempotency_key is required")
@@ -249,19 +347,23 @@ class Gateway:
 
     async def case(self, case_id: str, system: str) -> dict[str, Any]:
         update: dict[str, Any] = await self.peers.case_host(case_id).ask("get", case_id, system)
-        return update
+        return self._tell(update)
 
     async def watch(self, case_id: str, system: str) -> AsyncIterator[dict[str, Any]]:
         """The case's current state, then each change, until it is final. Changes that pile up
         while the watcher is slower than the case come as one: the newest."""
         topic = f"case/{case_id}"
+        self._refuse_when_draining()
         q = self.inbox.subscribe(topic)  # before reading, so no change falls in between
+        self._watchers.add(q)
         try:
+            # Asked of the host (its store), never the cache alone: after a host restart the
+            # pushes in between may be lost. The newest pushed, or told here, is as good when
+            # it is newer; a watcher is never told less than either.
             asked = await self.case(case_id, system)  # also: may this system watch it
-            # The newest pushed update is as good as asking the host, except when a push was
-            # lost; then the re-poll below catches up.
             pushed = self.inbox.latest(topic)
-            current = pushed if pushed is not None and pushed["version"] > asked["version"] else asked
+            current = self._tell(pushed if pushed is not None and pushed["version"] > asked["version"]
+                                 else asked)
             yield current
             while not current["final"]:
                 try:
@@ -269,26 +371,39 @@ class Gateway:
                         update = await q.get()
                 except TimeoutError:
                     update = await self.case(case_id, system)
+                if update.get("type") == "closed":
+                    raise Unavailable(SHUTTING_DOWN)
                 while not q.empty():  # a watcher behind is sent only the newest state
                     newer = q.get_nowait()
+                    if newer.get("type") == "closed":
+                        raise Unavailable(SHUTTING_DOWN)
                     if newer["version"] > update["version"]:
                         update = newer
                 if update["version"] > current["version"]:
-                    current = update
+                    current = self._tell(update)
                     yield current
         finally:
+            self._watchers.discard(q)
             self.inbox.unsubscribe(topic, q)
 
     async def cancel(self, case_id: str, reason: str, system: str) -> dict[str, Any]:
+        self._refuse_when_draining()
         update: dict[str, Any] = await self.peers.case_host(case_id).ask(
             "cancel", case_id, reason, system)
-        return update
+        return self._tell(update)
 
     async def supplement(self, case_id: str, supplied: list[str], note: str, system: str
                          ) -> dict[str, Any]:
+        self._refuse_when_draining()
         update: dict[str, Any] = await self.peers.case_host(case_id).ask(
             "supplement", case_id, supplied, note, system)
-        return update
+        return self._tell(update)
+
+    def feed_events(self, after: dict[int, int], kinds: list[str], follow: bool
+                    ) -> AsyncIterator[dict[str, Any]]:
+        """The event feed from a cursor (gateway/events.py)."""
+        self._refuse_when_draining()
+        return self.events.follow(after, kinds, follow)
 
     # ------------------------------------------------------------------ statistics
 
@@ -347,6 +462,7 @@ class Gateway:
         """The same operator connecting again while their old stream still looks alive (a
         half-open connection, a restarted front end) takes over: the old stream is ended.
         Another operator may not take a live seat."""
+        self._refuse_when_draining()
         login = claimed.granted_by(operator)
         login.validate()
         old = self.seats.get(login.seat_id)
@@ -377,6 +493,8 @@ class Gateway:
         if session is None or (q is not None and session[1] is not q):
             return  # closed already, or an old session of a seat that has connected again
         del self.seats[seat_id]
+        self.reviewing.pop(seat_id, None)
+        self._settled.set()
         if not logout:
             return
         with contextlib.suppress(Exception):  # the dispatcher may be gone at shutdown

@@ -814,3 +814,58 @@ class StatsReport(_message.Message):
     slow_codes: _containers.RepeatedCompositeFieldContainer[BusinessRow]
     api: _containers.RepeatedCompositeFieldContainer[ApiRow]
     def __init__(self, since: _Optional[float] = ..., until: _Optional[float] = ..., by: _Optional[_Union[StatsPeriod, str]] = ..., group: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., totals: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., reasons: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., hot_scenes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., hot_codes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., slow_scenes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., slow_codes: _Optional[_Iterable[_Union[BusinessRow, _Mapping]]] = ..., api: _Optional[_Iterable[_Union[ApiRow, _Mapping]]] = ...) -> None: ...
+
+class FeedEvent(_message.Message):
+    __slots__ = ("shard", "seq", "kind", "state", "version", "at", "data_json", "case_id", "channel", "outlet", "transaction_code", "amount", "currency", "account_masked", "customer_id", "scene", "rules_version")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    OUTLET_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_CODE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_MASKED_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    shard: int
+    seq: int
+    kind: str
+    state: CaseState
+    version: int
+    at: float
+    data_json: str
+    case_id: str
+    channel: str
+    outlet: str
+    transaction_code: str
+    amount: str
+    currency: str
+    account_masked: str
+    customer_id: str
+    scene: str
+    rules_version: str
+    def __init__(self, shard: _Optional[int] = ..., seq: _Optional[int] = ..., kind: _Optional[str] = ..., state: _Optional[_Union[CaseState, str]] = ..., version: _Optional[int] = ..., at: _Optional[float] = ..., data_json: _Optional[str] = ..., case_id: _Optional[str] = ..., channel: _Optional[str] = ..., outlet: _Optional[str] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., scene: _Optional[str] = ..., rules_version: _Optional[str] = ...) -> None: ...
+
+class EventsRequest(_message.Message):
+    __slots__ = ("after", "kinds", "follow")
+    class AfterEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: int
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    after: _containers.ScalarMap[int, int]
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    follow: bool
+    def __init__(self, after: _Optional[_Mapping[int, int]] = ..., kinds: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ...) -> None: ...

@@ -1074,3 +1074,81 @@ class StatsService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class EventFeedStub:
+    """For operators with the role `supervisor` or `auditor` (an operator session token). A
+    stopping service ends the stream with UNAVAILABLE "shutting down": resume from the cursor.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Events = channel.unary_stream(
+                '/foureyes.v1.EventFeed/Events',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.EventsRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.FeedEvent.FromString,
+                _registered_method=True)
+
+
+class EventFeedServicer:
+    """For operators with the role `supervisor` or `auditor` (an operator session token). A
+    stopping service ends the stream with UNAVAILABLE "shutting down": resume from the cursor.
+    """
+
+    def Events(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_EventFeedServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Events': grpc.unary_stream_rpc_method_handler(
+                    servicer.Events,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.EventsRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.FeedEvent.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'foureyes.v1.EventFeed', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('foureyes.v1.EventFeed', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class EventFeed:
+    """For operators with the role `supervisor` or `auditor` (an operator session token). A
+    stopping service ends the stream with UNAVAILABLE "shutting down": resume from the cursor.
+    """
+
+    @staticmethod
+    def Events(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/foureyes.v1.EventFeed/Events',
+            foureyes_dot_protos_dot_foureyes__pb2.EventsRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.FeedEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

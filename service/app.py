@@ -18,6 +18,7 @@ from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.auth import AuthAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import REFUSALS, ErrorInterceptor
+from foureyes.channel_adapters.events import EventsAdapter
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
@@ -115,6 +116,7 @@ class Service:
         foureyes_pb2_grpc.add_AdminServiceServicer_to_server(AdminAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
         foureyes_pb2_grpc.add_StatsServiceServicer_to_server(StatsAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_EventFeedServicer_to_server(EventsAdapter(self.gateway), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
@@ -159,7 +161,11 @@ class Service:
         await asyncio.gather(*(h.ready.remote() for h in self._hosts))
 
     async def stop(self) -> None:
-        """Stop taking requests, let the ones in flight finish, then close the stores."""
+        """Drain (Gateway.drain: no new requests or offers, reviews in progress decided
+        within the stop grace, every answer under way sent, streams ended UNAVAILABLE), let
+        the unary calls in flight finish, then close the stores."""
+        if getattr(self, "gateway", None) is not None:
+            await self.gateway.drain(self.settings.stop_grace)
         if self._server is not None:
             await self._server.stop(grace=5)
         if getattr(self, "gateway", None) is not None:

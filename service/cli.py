@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, RuleSetError
-from foureyes.service import operators_cli, rules_cli, stats_cli
+from foureyes.service import events_cli, operators_cli, rules_cli, stats_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds a seat may stay silent (no message, no heartbeat) before "
                             "it is logged out (default 30; 0: never)")
 
+    serve.add_argument("--stop-grace", type=float,
+                       help="on SIGINT/SIGTERM: seconds the seats' reviews in progress have to "
+                            "be decided (no new requests or offers meanwhile) before every "
+                            "stream ends with UNAVAILABLE 'shutting down' (default 10)")
+
     creds = serve.add_argument_group(
         "credentials", "The bank's own; any left out is made in <data-dir>/credentials on first "
                        "start (a development CA, a token per channel system, a demo operator "
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     rules_cli.add_parser(sub)
     operators_cli.add_parser(sub)
     stats_cli.add_parser(sub)
+    events_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -103,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return operators_cli.run(args)
     if args.command == "stats":
         return stats_cli.run(args)
+    if args.command == "events":
+        return events_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
         bar_own_outlet=args.bar_own_outlet or None, escalate_after=args.escalate_after,
         review_grace=args.review_grace, seat_heartbeat_timeout=args.seat_heartbeat_timeout,
+        stop_grace=args.stop_grace,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca, systems=args.systems,
         operators=args.operators, idp_keys=args.idp_keys, idp_issuer=args.idp_issuer,
         idp_audience=args.idp_audience, session_ttl=args.session_ttl)
@@ -146,7 +155,8 @@ async def serve_until_stopped(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    print("stopping: finishing requests in flight ...", flush=True)
+    print(f"stopping: no new requests or offers; reviews in progress have "
+          f"{service.settings.stop_grace:g} s ...", flush=True)
     await service.stop()
     print("stopped", flush=True)
     return 0

@@ -27,6 +27,7 @@ class Settings:
     case_expiry: float = 4 * 3600.0  # seconds from creation until an undecided case expires
     review_grace: float = 20.0  # seconds a dropped seat keeps the cases it is reviewing
     seat_heartbeat_timeout: float = 30.0  # a seat silent this long is logged out; 0: never
+    stop_grace: float = 10.0  # seconds a stop waits for reviews in progress to be decided
     # the bank's credentials; each left empty is made in <data-dir>/credentials (loopback only)
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -66,7 +66,8 @@ class CaseStore:
             statements.append((
                 "INSERT INTO case_events (rowid, case_id, version, at, kind, state, data) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.get("seq"), row["case_id"], event["version"], event["at"], event["kind"], event["state"],
+                (event.get("seq"), row["case_id"], event["version"], event["at"], event["kind"],
+                 event["state"],
                  json.dumps(event.get("data", {}), ensure_ascii=False)),
             ))
             statements.append((
