@@ -17,7 +17,7 @@ from foureyes.gateway.gateway import case_id_for
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 
-from tests.integration.conftest import operator_session, running, seat_of
+from tests.integration.conftest import connect, operator_session, running, seat_of
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +130,136 @@ async def test_events_replay_from_a_cursor_then_follow_live(start_service):
                 svc, channel, "auth-x", "authorizer"))))
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
         await seat.close()
+
+
+class Load:
+    """Channels asking and seats deciding as fast as they go, through host restarts: a call
+    refused as UNAVAILABLE (a host restarting) is tried again with the same key."""
+
+    def __init__(self, svc, channel, seats) -> None:
+        self.teller = pbg.TellerChannelStub(channel)
+        self.seats = seats
+        self.made = 0
+        self.running = True
+        self.tasks = [asyncio.create_task(self._ask(i)) for i in range(4)]
+        self.tasks += [asyncio.create_task(self._serve(s)) for s in seats]
+
+    async def _ask(self, worker: int) -> None:
+        n = 0
+        while self.running:
+            key = f"load-{worker}-{n}"
+            try:
+                await self.teller.Authorize(withdrawal(key), timeout=10)
+                n += 1
+                self.made += 1
+            except grpc.aio.AioRpcError as e:
+                assert e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), e
+                await asyncio.sleep(0.1)
+
+    async def _serve(self, seat) -> None:
+        while self.running:
+            try:
+                event = await seat.next(timeout=1)
+            except (TimeoutError, asyncio.TimeoutError):
+                continue
+            body = event.WhichOneof("body")
+            if body == "offer":
+                seat.accept(event.offer.case.case_id)
+            elif body == "assigned":
+                seat.decide(event.assigned.case.case_id, event.assigned.case.version, pb.APPROVE)
+
+    async def stop(self) -> None:
+        self.running = False
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def restart(host) -> None:
+    old = await host.endpoint.remote()
+    ray.kill(host, no_restart=False)
+    for _ in range(300):  # until Ray has started it again, at another address
+        with contextlib.suppress(ray.exceptions.RayError):
+            if await host.endpoint.remote() != old:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the host did not come back")
+
+
+async def zmq_feed(endpoint: str):
+    import zmq
+    import zmq.asyncio
+
+    sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 1_000_000)
+    sub.connect(endpoint)
+    sub.setsockopt(zmq.SUBSCRIBE, b"case.")
+    await asyncio.sleep(0.5)  # a SUB socket misses what is sent before it has joined
+    return sub
+
+
+async def drain_zmq(sub) -> list[dict]:
+    got = []
+    while await sub.poll(500):
+        got.append(json.loads((await sub.recv_multipart())[1]))
+    sub.close()
+    return got
+
+
+@pytest.mark.parametrize("killed", [0, 1])
+async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_host_kill(
+        start_service, killed):
+    """Under load, case host `killed` of two is killed (Ray restarts it). Afterwards the
+    subscriber has received exactly what the journals hold, shard by shard, in order; the
+    ZeroMQ feed, too, carries every number of every shard: the restarted host reached the
+    gateway from its first commit (its recovery's `requeued` events included)."""
+    async with running(start_service, case_shards=2, stop_grace=1) as (svc, channel):
+        data = svc.settings.data_dir
+        auditor = await operator_session(svc, channel, "audit-k", "auditor")
+
+        async def creds(_):
+            return auditor
+
+        sub = await zmq_feed(svc.gateway.feed.endpoint)
+        feed = Subscriber(lambda: connect(svc), creds)
+        # two cases on the shard to be killed stay in review through the kill
+        holder = await seat_of(svc, channel, "seat-h", "auth-h", 2, ["cash"], capacity=2).connect()
+        keys = [k for k in (f"held-{i}" for i in range(200))
+                if shard_of(case_id_for("teller", k), 2) == killed][:2]
+        held = {(await pbg.TellerChannelStub(channel).Authorize(withdrawal(k))).case_id for k in keys}
+        for _ in held:
+            holder.accept((await holder.next_of("offer")).offer.case.case_id)
+        assert {(await holder.next_of("assigned")).assigned.case.case_id for _ in held} == held
+        seats = [await seat_of(svc, channel, f"seat-l{i}", f"auth-l{i}", 2, ["cash"],
+                               capacity=2).connect() for i in range(2)]
+        load = Load(svc, channel, seats)
+        while load.made < 30:
+            await asyncio.sleep(0.1)
+        await restart(ray.get_actor(actor_name(svc.settings.instance, "cases", killed)))
+        made = load.made
+        while load.made < made + 30:  # serving again, under load
+            await asyncio.sleep(0.1)
+        revoked = set()
+        while len(revoked) < 2:  # told, and the cases went to the queue (the others serve them)
+            event = await holder.next(timeout=10)
+            if event.WhichOneof("body") == "revoked":
+                assert event.revoked.reason == "case host restarted"
+                revoked.add(event.revoked.case_id)
+            elif event.WhichOneof("body") == "offer":
+                holder.decline(event.offer.case.case_id)
+        assert revoked == held
+        await holder.close()
+        await load.stop()
+        await asyncio.sleep(0.5)
+        await feed.caught_up(data, 2)
+        await feed.stop()
+        expected = journals(data, 2)
+        assert any(r[4] == "requeued" for r in expected)  # the kill caught cases in flight
+        got = unique(feed.received)
+        assert sorted(got) == sorted(expected)
+        for shard in (0, 1):  # in the journal's order per shard
+            assert [r for r in got if r[0] == shard] == [r for r in expected if r[0] == shard]
+        pushed = {(e["shard"], e["seq"]) for e in await drain_zmq(sub)}
+        assert {r[:2] for r in expected} <= pushed
+        for s in seats:
+            await s.close()
