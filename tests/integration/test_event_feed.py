@@ -85,6 +85,14 @@ class Subscriber:
             await self.task
 
 
+async def until(done, timeout: float = 120) -> None:
+    for _ in range(int(timeout * 20)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
 def unique(rows):
     seen, out = set(), []
     for r in rows:
@@ -160,7 +168,7 @@ class Load:
         while self.running:
             try:
                 event = await seat.next(timeout=1)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 continue
             body = event.WhichOneof("body")
             if body == "offer":
@@ -233,12 +241,10 @@ async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_hos
         seats = [await seat_of(svc, channel, f"seat-l{i}", f"auth-l{i}", 2, ["cash"],
                                capacity=2).connect() for i in range(2)]
         load = Load(svc, channel, seats)
-        while load.made < 30:
-            await asyncio.sleep(0.1)
+        await until(lambda: load.made >= 30)
         await restart(ray.get_actor(actor_name(svc.settings.instance, "cases", killed)))
         made = load.made
-        while load.made < made + 30:  # serving again, under load
-            await asyncio.sleep(0.1)
+        await until(lambda: load.made >= made + 30)  # serving again, under load
         revoked = set()
         while len(revoked) < 2:  # told, and the cases went to the queue (the others serve them)
             event = await holder.next(timeout=10)

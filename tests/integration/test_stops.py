@@ -14,7 +14,7 @@ from foureyes.service.client import session, sign_in
 from foureyes.service.seat_client import SeatClient
 
 from tests.integration.service_process import ServiceProcess
-from tests.integration.test_event_feed import Load, Subscriber, journals, unique, withdrawal
+from tests.integration.test_event_feed import Load, Subscriber, journals, unique, until, withdrawal
 
 pytestmark = pytest.mark.integration
 
@@ -69,8 +69,7 @@ async def test_sigint_under_load_answers_every_decision_sent_before_it(ray_sessi
 
         tasks = [asyncio.create_task(serve(s)) for s in seats]
         askers = [asyncio.create_task(ask(i)) for i in range(3)]
-        while len(decided) < 20:
-            await asyncio.sleep(0.05)
+        await until(lambda: len(decided) >= 20)
         stopping = True
         svc.signal(signal.SIGINT)
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
@@ -106,15 +105,13 @@ async def test_a_subscriber_gets_every_journal_event_through_a_kill_of_the_whole
     feed = Subscriber(svc.channel, creds)
     async with svc.channel() as channel:
         load = Load(None, channel, await seats_of(svc, channel))
-        while load.made < 30:
-            await asyncio.sleep(0.1)
+        await until(lambda: load.made >= 30)
         svc.signal(signal.SIGKILL)
         await asyncio.to_thread(svc.wait)
         auditor.clear()  # sessions are signed with a key the data directory keeps: new anyway
         svc.start()
         made = load.made
-        while load.made < made + 30:  # the channels' retries reach the new process
-            await asyncio.sleep(0.1)
+        await until(lambda: load.made >= made + 30)  # the channels' retries reach the new process
         await load.stop()
     await feed.caught_up(svc.data_dir, 1)
     await feed.stop()
