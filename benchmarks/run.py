@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats
+from foureyes.benchmarks import auth, bare, dispatch, feed, rules, seats, stats
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -35,7 +35,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -85,8 +85,10 @@ async def main(args: argparse.Namespace) -> None:
     if "stats" in only:
         await asyncio.to_thread(stats.main, args.days, args.per_day, None, args.stats_chart)
         print()
-        if only == {"stats"}:
-            return
+    if "feed" in only:
+        print(await feed.table(args.seconds, args.events) + "\n")
+    if only <= {"stats", "feed"}:
+        return
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,6 +157,8 @@ if __name__ == "__main__":
     parser.add_argument("--chart", type=Path, default=Path("benchmarks/results/seats.png"),
                         help="seats: where to write the PNG chart")
     parser.add_argument("--days", type=int, default=365, help="stats: days of history")
+    parser.add_argument("--events", type=int, default=400_000,
+                        help="feed: events in the journal Events replays")
     parser.add_argument("--per-day", type=int, default=5000, help="stats: cases a day")
     parser.add_argument("--stats-chart", type=Path, default=Path("benchmarks/results/stats.png"),
                         help="stats: where to write the last day's chart")

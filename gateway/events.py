@@ -107,9 +107,9 @@ class EventStreams:
         pushed = _Live()
         self._live.add(pushed)  # before reading the journals, so nothing falls in between
         try:
-            for shard in range(self.shards):
-                async for event in self._catch_up(shard, cursor, wanted):
-                    yield event
+            for n in range(self.shards):
+                async for e in self._catch_up(n, cursor, wanted):
+                    yield e
             while live:
                 if self.stopping:
                     raise Unavailable(SHUTTING_DOWN)
@@ -117,11 +117,11 @@ class EventStreams:
                 if self.stopping:
                     raise Unavailable(SHUTTING_DOWN)
                 if event is None:
-                    for shard in range(self.shards):
-                        async for e in self._catch_up(shard, cursor, wanted):
+                    for n in range(self.shards):
+                        async for e in self._catch_up(n, cursor, wanted):
                             yield e
                     continue
-                shard, seq = event.get("shard"), event["seq"]
+                shard, seq = event.get("shard", -1), event["seq"]
                 if shard not in cursor or seq <= cursor[shard]:
                     continue  # sent already (from the journal)
                 if seq == cursor[shard] + 1:
