@@ -70,9 +70,31 @@ async def test_sigint_under_load_answers_every_decision_sent_before_it(ray_sessi
         tasks = [asyncio.create_task(serve(s)) for s in seats]
         askers = [asyncio.create_task(ask(i)) for i in range(3)]
         await until(lambda: len(decided) >= 20)
+        # a feed subscriber and a watcher of a case still open are told too
+        auditor = session(await sign_in(channel, "auditor-1", svc.passwords["auditor-1"]))
+        feed = pbg.EventFeedStub(channel).Events(pb.EventsRequest(follow=True),
+                                                 credentials=auditor)
+        unserved = await teller.Authorize(pb.TellerRequest(  # a category no seat here serves
+            operator_id="teller-1", outlet_id="0101", terminal_id="T1",
+            transaction=pb.Transaction(code="TRANSFER", amount="900000", currency="CNY",
+                                       account="6222000011112222", customer_id="cust-2",
+                                       idempotency_key="s-open")))
+        assert unserved.outcome == pb.REQUIRED
+        watch = teller.WatchCase(pb.WatchCaseRequest(case_id=unserved.case_id))
+        assert not (await watch.read()).final
+
+        async def ended(call) -> grpc.StatusCode:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                while await call.read() is not grpc.aio.EOF:
+                    pass
+            return await call.code()
+
+        streams = asyncio.gather(ended(feed), ended(watch))
+        await asyncio.sleep(0.5)
         stopping = True
         svc.signal(signal.SIGINT)
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        assert await asyncio.wait_for(streams, 30) == [grpc.StatusCode.UNAVAILABLE] * 2
         assert await asyncio.to_thread(svc.wait) == 0, "".join(svc.output)
         for t in askers:
             t.cancel()
