@@ -12,7 +12,9 @@
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
     the one-seat center (benchmarks/dispatch.py);
 (f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
-    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py).
+    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py);
+(g) feed: Events replaying a large journal and following live, against a SQLite scan of the
+    same rows and the rate the journal grows by (benchmarks/feed.py).
 """
 
 from __future__ import annotations

@@ -219,8 +219,8 @@ async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_hos
         start_service, killed):
     """Under load, case host `killed` of two is killed (Ray restarts it). Afterwards the
     subscriber has received exactly what the journals hold, shard by shard, in order; the
-    ZeroMQ feed, too, carries every number of every shard: the restarted host reached the
-    gateway from its first commit (its recovery's `requeued` events included)."""
+    ZeroMQ feed carries every event the restarted host committed: it reached the gateway from
+    its first commit (its recovery's `requeued` events), not the next heartbeat."""
     async with running(start_service, case_shards=2, stop_grace=1) as (svc, channel):
         data = svc.settings.data_dir
         auditor = await operator_session(svc, channel, "audit-k", "auditor")
@@ -265,7 +265,11 @@ async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_hos
         assert sorted(got) == sorted(expected)
         for shard in (0, 1):  # in the journal's order per shard
             assert [r for r in got if r[0] == shard] == [r for r in expected if r[0] == shard]
+        # The ZeroMQ feed carries everything the restarted host committed, from its first
+        # commit (its recovery's `requeued`); what the killed process committed but had not
+        # pushed yet may be missing there (the feed's gap; Events above has it all).
         pushed = {(e["shard"], e["seq"]) for e in await drain_zmq(sub)}
-        assert {r[:2] for r in expected} <= pushed
+        first_new = min(r[1] for r in expected if r[0] == killed and r[4] == "requeued")
+        assert {r[:2] for r in expected if r[0] != killed or r[1] >= first_new} <= pushed
         for s in seats:
             await s.close()
