@@ -273,3 +273,28 @@ async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_hos
         assert {r[:2] for r in expected if r[0] != killed or r[1] >= first_new} <= pushed
         for s in seats:
             await s.close()
+
+
+async def test_the_events_command_prints_the_feed_and_resumes_from_its_cursor_file(
+        start_service, tmp_path, capsys, monkeypatch):
+    from foureyes.service.cli import main
+    from tests.integration.conftest import enrol
+
+    async with running(start_service) as (svc, channel):
+        teller = pbg.TellerChannelStub(channel)
+        for key in ("cli-1", "cli-2"):
+            await teller.Authorize(withdrawal(key))
+        monkeypatch.setenv("FOUREYES_PASSWORD", enrol(svc, "audit-cli", roles=("auditor",)))
+        cursor = tmp_path / "cursor"
+        argv = ["events", "--target", svc.grpc_address, "--as", "audit-cli", "--cursor-file",
+                str(cursor), "--ca", str(svc.settings.data_dir / "credentials" / "ca.pem")]
+        assert await asyncio.to_thread(main, argv) == 0
+        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+        assert [(e["seq"], e["kind"], e["state"]) for e in lines] == [(1, "created", "QUEUED"),
+                                                                    (2, "created", "QUEUED")]
+        assert cursor.read_text().strip() == "0:2"
+        await teller.Authorize(withdrawal("cli-3"))
+        assert await asyncio.to_thread(main, argv) == 0  # only what is new since
+        assert [json.loads(x)["seq"] for x in capsys.readouterr().out.splitlines()] == [3]
+        assert await asyncio.to_thread(main, ["events", "--as", "x", "--since", "zero"]) == 2
+        assert "SHARD:SEQ" in capsys.readouterr().err
