@@ -278,6 +278,7 @@ async def test_a_subscriber_with_a_cursor_gets_every_journal_event_through_a_hos
 async def test_the_events_command_prints_the_feed_and_resumes_from_its_cursor_file(
         start_service, tmp_path, capsys, monkeypatch):
     from foureyes.service.cli import main
+
     from tests.integration.conftest import enrol
 
     async with running(start_service) as (svc, channel):
