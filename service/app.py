@@ -64,6 +64,7 @@ class Service:
         self._own_ray = False
         self._server: grpc.aio.Server | None = None
         self._http: Any = None
+        self._health: Any = None
         # The cluster's key pair, new each start: the hosts get it from Ray with their other
         # constructor arguments, so it never travels over ZeroMQ.
         self.keys = WireKeys.generate()
@@ -117,7 +118,7 @@ class Service:
         foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
         foureyes_pb2_grpc.add_StatsServiceServicer_to_server(StatsAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_EventFeedServicer_to_server(EventsAdapter(self.gateway), server)
-        health_servicer = health.aio.HealthServicer()
+        health_servicer = self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
         enable_reflection(server, [*services, health.SERVICE_NAME])
@@ -164,6 +165,8 @@ class Service:
         """Drain (Gateway.drain: no new requests or offers, reviews in progress decided
         within the stop grace, every answer under way sent, streams ended UNAVAILABLE), let
         the unary calls in flight finish, then close the stores."""
+        if self._health is not None:  # load balancers move new callers elsewhere at once
+            await self._health.enter_graceful_shutdown()
         if getattr(self, "gateway", None) is not None:
             await self.gateway.drain(self.settings.stop_grace)
         if self._server is not None:
