@@ -1,5 +1,6 @@
 """The case: one authorization request's life as a state machine. Plain Python, no Ray.
 
+    AWAITING_EVIDENCE ──images complete──▶ QUEUED   (a remote case whose scene requires images)
     QUEUED ──offer──▶ OFFERED ──accept──▶ IN_REVIEW ──approve──▶ APPROVED
       ▲                  │ decline/timeout     │ ├──reject──▶ REJECTED
       └──────────────────┘◀── approve 1 of 2 ──┘ └──return──▶ RETURNED ──supplement──▶ QUEUED
@@ -19,6 +20,7 @@ from typing import Any
 
 from foureyes.errors import Conflict, InvalidRequest, PermissionDenied
 from foureyes.messaging import codec
+from foureyes.rules import evidence
 
 
 class CaseState(enum.StrEnum):
@@ -31,12 +33,17 @@ class CaseState(enum.StrEnum):
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    AWAITING_EVIDENCE = "AWAITING_EVIDENCE"  # waits for the images its scene requires
 
 
 ESCALATION_PRIORITY = 50  # added to an escalated case's priority when it is queued
 
 FINAL = frozenset({CaseState.APPROVED, CaseState.REJECTED, CaseState.CANCELLED, CaseState.EXPIRED})
 WAITING_FOR_SEAT = frozenset({CaseState.QUEUED, CaseState.OFFERED})
+# where a channel may still add images: everywhere open (an image after the offer is kept, and
+# seen with the next offer)
+TAKES_IMAGES = frozenset({CaseState.AWAITING_EVIDENCE, CaseState.QUEUED, CaseState.OFFERED,
+                          CaseState.IN_REVIEW, CaseState.RETURNED})
 
 
 class Verdict(enum.StrEnum):
@@ -73,6 +80,7 @@ class CaseSpec:
     created_at: float
     units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
     system: str = ""  # the channel system that created it: only it may watch, cancel, supplement
+    evidence_gate: bool = False  # wait in AWAITING_EVIDENCE until `images` is satisfied
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(CaseSpec))
@@ -92,6 +100,8 @@ class Case:
     returned_by: str = ""  # the seat that returned the case for supplement: it gets it back
     escalated: bool = False  # served before ordinary cases from now on
     supplemented: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # StoredImage.item()s, in order
+    returns: int = 0  # returns for supplement so far: an image's `round` is this at upload
     # The spec never changes, so its document and its JSON (most of a stored row's text) are
     # made once. The document shares the spec's lists and dicts: nothing changes those either.
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -116,7 +126,44 @@ class Case:
     def create(self) -> dict[str, Any]:
         if self.version:
             raise Conflict(f"case {self.case_id} exists already")
+        if self.spec.evidence_gate:
+            self.missing = evidence.lacking(self.spec.images, self._have())
+            if self.missing:
+                return self._event("created", CaseState.AWAITING_EVIDENCE,
+                                   missing=list(self.missing))
         return self._event("created", CaseState.QUEUED)
+
+    def _have(self) -> list[tuple[str, str]]:
+        return [(i["kind"], i["type"]) for i in self.evidence]
+
+    def add_image(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """An uploaded image joins the case (its history keeps every one); the last one its
+        requirement lacked queues a case that waited for evidence."""
+        if self.state not in TAKES_IMAGES:
+            raise Conflict(f"case {self.case_id} is {self.state.value}: it takes no more images")
+        if any(i["image_id"] == item["image_id"] for i in self.evidence):
+            return None
+        self.evidence.append(item)
+        state = self.state
+        data = {"image_id": item["image_id"], "image_kind": item["kind"], "image_type": item["type"],
+                "sha256": item["sha256"], "round": item["round"]}
+        if state is CaseState.AWAITING_EVIDENCE:
+            self.missing = evidence.lacking(self.spec.images, self._have())
+            data["missing"] = list(self.missing)
+            if not self.missing:
+                state = CaseState.QUEUED
+        return self._event("image-added", state, **data)
+
+    def lacking(self) -> list[str]:
+        """What the channel still has to upload: the requirement's gaps while the case waits
+        for evidence; after a return, the images the seat named that no upload since answered."""
+        if self.state is CaseState.AWAITING_EVIDENCE:
+            return list(self.missing)
+        if self.state is CaseState.RETURNED:
+            since = [(i["kind"], i["type"]) for i in self.evidence if i["round"] == self.returns]
+            return [m for m in self.missing
+                    if "/" in m and not any(evidence.answers(m, k, t) for k, t in since)]
+        return []
 
     def offer(self, seat_id: str) -> dict[str, Any]:
         self._expect(CaseState.QUEUED)
@@ -166,6 +213,7 @@ class Case:
                                reason_code=reason_code, reason_text=reason_text)
         self.missing = list(missing or [])
         self.returned_by = seat_id
+        self.returns += 1
         return self._event("returned", CaseState.RETURNED, seat_id=seat_id,
                            reason_code=reason_code, reason_text=reason_text, missing=self.missing)
 
@@ -227,7 +275,8 @@ class Case:
                 "approvals": list(self.approvals), "reason_code": self.reason_code,
                 "reason_text": self.reason_text, "missing": list(self.missing),
                 "returned_by": self.returned_by, "supplemented": list(self.supplemented),
-                "escalated": self.escalated,
+                "escalated": self.escalated, "evidence": list(self.evidence),
+                "returns": self.returns,
                 "case_id": self.case_id, "open": self.open}
 
     def to_row(self) -> dict[str, Any]:
@@ -251,6 +300,7 @@ class Case:
             reason_code=doc["reason_code"], reason_text=doc["reason_text"],
             missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),
             supplemented=list(doc.get("supplemented", [])), escalated=doc.get("escalated", False),
+            evidence=list(doc.get("evidence", [])), returns=doc.get("returns", 0),
         )
 
     def update(self) -> dict[str, Any]:
@@ -279,7 +329,19 @@ class Case:
                 "transaction_code": s.transaction_code, "amount": s.amount,
                 "currency": s.currency, "account_masked": s.account_masked,
                 "customer_id": s.customer_id, "rules_version": s.rules_version,
-                "approved_by": list(self.approvals), "supplemented": list(self.supplemented)}
+                "approved_by": list(self.approvals), "supplemented": list(self.supplemented),
+                "evidence": list(self.evidence), "evidence_checks": self.evidence_checks()}
+
+    def evidence_checks(self) -> list[dict[str, str]]:
+        """Every image's findings, and the case's own: images all captured by someone other
+        than the initiator."""
+        checks = [c for i in self.evidence for c in i.get("checks", [])]
+        by = {i.get("captured_by", "") for i in self.evidence}
+        if self.evidence and "" not in by and self.spec.initiator not in by:
+            checks.append({"check": "uploader", "message":
+                           f"every image was captured by {', '.join(sorted(by))}, not by "
+                           f"{self.spec.initiator}, who initiated the case"})
+        return checks
 
     def queue_entry(self) -> dict[str, Any]:
         """What the dispatcher needs to route the case."""

@@ -91,12 +91,17 @@ class SeatAdapter(pbg.SeatServiceServicer):
                 event = await events.get()
                 if event["type"] == "closed":
                     return
-                yield event_to_proto(event)
+                yield event_to_proto(self._with_thumbnails(event))
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
             await self.gateway.close_seat(login.seat_id, events)
+
+    def _with_thumbnails(self, event: dict[str, Any]) -> dict[str, Any]:
+        if "case" not in event:
+            return event
+        return {**event, "case": self.gateway.evidence.with_thumbnails(event["case"])}
 
     async def _read(self, seat_id: str, requests: AsyncIterator[pb.SeatMessage],
                     events: asyncio.Queue[dict[str, Any]], timeout: float) -> None:

@@ -22,6 +22,7 @@ from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers
 from foureyes.actors.shards import shard_of
 from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated
+from foureyes.gateway.evidence import Evidence
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
@@ -137,6 +138,7 @@ class Gateway:
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         # the roll-up of requests by branch asks the rules active now for an outlet's units
         self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
+        self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book)
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.inbox = Inbox(keys, settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
@@ -157,6 +159,7 @@ class Gateway:
         await self.decisions.open()
         await self.audit.open()
         await self.stats.start()
+        await self.evidence.start(self)
         self.inbox.start()
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
@@ -195,6 +198,13 @@ class Gateway:
         await self.decisions.close()
         await self.audit.close()
         await self.stats.close()
+        await self.evidence.close()
+
+    async def ask_case(self, case_id: str, message: str, *args: Any) -> Any:
+        return await self.peers.case_host(case_id).ask(message, *args)
+
+    async def ask_dispatcher(self, message: str, *args: Any) -> Any:
+        return await self.peers.dispatcher().ask(message, *args)
 
     # ------------------------------------------------------------------ channels
 
@@ -242,7 +252,9 @@ class Gateway:
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
             rules_version=d.rules_version, created_at=time.time(),
             units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])),
-            system=req.system)
+            system=req.system,
+            evidence_gate=self.settings.evidence.gate and d.outcome is Outcome.REMOTE
+            and d.images is not None)
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id

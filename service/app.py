@@ -18,6 +18,7 @@ from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.auth import AuthAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import REFUSALS, ErrorInterceptor
+from foureyes.channel_adapters.images import ImageAdapter
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
@@ -115,6 +116,7 @@ class Service:
         foureyes_pb2_grpc.add_AdminServiceServicer_to_server(AdminAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
         foureyes_pb2_grpc.add_StatsServiceServicer_to_server(StatsAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_ImageServiceServicer_to_server(ImageAdapter(self.gateway), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]
