@@ -268,6 +268,7 @@ class Evidence:
             if writer.sha256() != h.sha256:
                 raise InvalidRequest(f"the upload's SHA-256 is {writer.sha256()}, the header "
                                      f"declares {h.sha256}")
+            writer.finish()
             inspected = await asyncio.to_thread(inspect, writer.staged, h.content_type, h.size)
             fresh = await writer.commit()
         except BaseException:

@@ -9,7 +9,6 @@ directly and only reads, so it may run beside a live service.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import datetime as dt
 import io
@@ -21,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.store.cases import read_docs
-from foureyes.store.images import FileBlobStore, ImageIndex, StoredImage
+from foureyes.store.images import FileBlobStore, StoredImage, read_images
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif",
               "application/pdf": "pdf", "video/mp4": "mp4"}
 FIELDS = ("file", "image_id", "case_id", "customer_id", "scene", "business_type", "kind", "type",
           "sha256", "size", "content_type", "uploaded_at", "uploaded_by", "captured_by",
-          "captured_at", "round", "checks", "decision", "authorizer")
+          "captured_at", "round", "phash", "checks", "decision", "authorizer")
 EPILOG = """examples:
   foureyes images export --customer cust-42 --out cust-42.zip
   foureyes images export --case C1a2b3... --out case.zip
@@ -74,19 +73,10 @@ def run(args: argparse.Namespace) -> int:
     if not index_path.exists():
         print(f"no image index in {args.data_dir} (images.sqlite)", file=sys.stderr)
         return 1
-    images = asyncio.run(_select(index_path, args.customer or "", args.case or "", since))
+    images = read_images(index_path, args.customer or "", args.case or "", since)
     count = export(args.data_dir, images, args.out)
     print(f"{count} images written to {args.out} (manifest.csv, manifest.json)")
     return 0
-
-
-async def _select(path: Path, customer: str, case: str, since: float | None) -> list[StoredImage]:
-    index = ImageIndex(path)
-    await index.open()
-    try:
-        return index.select(customer_id=customer, case_id=case, since=since)
-    finally:
-        await index.close()
 
 
 def _decisions(data_dir: Path, case_ids: list[str]) -> dict[str, dict[str, Any]]:

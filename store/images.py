@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,9 @@ class BlobWriter(Protocol):
 
     def write(self, data: bytes) -> None: ...
     def sha256(self) -> str: ...
+    def finish(self) -> None:
+        """Every byte written is in `staged` (to be read back for validation)."""
+        ...
     async def commit(self) -> bool:
         """Durably store the blob under its SHA-256; False if it was stored already."""
         ...
@@ -70,6 +74,9 @@ class _FileWriter:
 
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+    def finish(self) -> None:
+        self._file.flush()
 
     async def commit(self) -> bool:
         return await asyncio.to_thread(self._commit)
@@ -282,15 +289,28 @@ class ImageIndex:
     def select(self, customer_id: str = "", case_id: str = "", since: float | None = None
                ) -> list[StoredImage]:
         """The archive's selections: by customer, by case, or uploaded since a time."""
-        where, args = [], []
-        if customer_id:
-            where.append("customer_id = ?")
-            args.append(customer_id)
-        if case_id:
-            where.append("case_id = ?")
-            args.append(case_id)
-        if since is not None:
-            where.append("uploaded_at >= ?")
-            args.append(since)
-        sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
-        return [_image(r) for r in self.db.look_up(sql + " ORDER BY uploaded_at", args)]
+        return [_image(r) for r in self.db.look_up(*_selection(customer_id, case_id, since))]
+
+
+def _selection(customer_id: str, case_id: str, since: float | None) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("customer_id", customer_id), ("case_id", case_id)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if since is not None:
+        where.append("uploaded_at >= ?")
+        args.append(since)
+    sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
+    return sql + " ORDER BY uploaded_at", args
+
+
+def read_images(path: Path, customer_id: str = "", case_id: str = "",
+                since: float | None = None) -> list[StoredImage]:
+    """ImageIndex.select on a file opened read-only (the export runs beside a live service)."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [_image(r) for r in conn.execute(*_selection(customer_id, case_id, since))]
+    finally:
+        conn.close()
