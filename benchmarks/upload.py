@@ -90,25 +90,26 @@ def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
 
 
-async def _uploads(address: str, access: Access, images: dict[str, list[bytes]]
-                   ) -> dict[str, float]:
-    out = {}
+async def _uploads(address: str, access: Access, batch: list[bytes], concurrency: int) -> float:
+    """MB/s uploading `batch`, `concurrency` uploads at a time."""
     async with grpc.aio.secure_channel(address, grpc.ssl_channel_credentials(access.ca),
                                        options=_OPTIONS) as channel:
         teller = pbg.TellerChannelStub(channel)
-        for label, batch in images.items():
-            started = time.perf_counter()
+
+        async def uploader(share: list[bytes]) -> None:
             case_id = ""
-            for i, data in enumerate(batch):
+            for i, data in enumerate(share):
                 if i % 8 == 0:  # a fresh case now and then: each has a limit of its own
-                    case_id = (await teller.Authorize(withdrawal(f"up-{label}-{i}-{time.time_ns()}",
+                    case_id = (await teller.Authorize(withdrawal(f"up-{i}-{time.time_ns()}",
                                                                  "cust-up"),
                                                       metadata=access.metadata)).case_id
                 await teller.UploadImage(image_chunks(case_id, "other", "police_report",
                                                       "image/jpeg", data, chunk_size=MB),
                                          metadata=access.metadata)
-            out[label] = sum(map(len, batch)) / MB / (time.perf_counter() - started)
-    return out
+
+        started = time.perf_counter()
+        await asyncio.gather(*(uploader(batch[k::concurrency]) for k in range(concurrency)))
+        return sum(map(len, batch)) / MB / (time.perf_counter() - started)
 
 
 async def _offers(address: str, access: Access, rate: float, seconds: float, image: bytes
@@ -204,16 +205,17 @@ async def main(uploads: int, seconds: float) -> None:
                         passwords)
         loop = asyncio.get_running_loop()
         try:
-            print(f"(g) evidence: {uploads} uploads of each size, one at a time")
+            print(f"(g) evidence: {uploads} uploads of each size")
             one, ten = jpeg_of(MB, 1), jpeg_of(10 * MB, 2)
-            images = {"1 MB": [distinct(one, i) for i in range(uploads)],
-                      "10 MB": [distinct(ten, i) for i in range(uploads)]}
-            for label, batch in images.items():
-                base = fsync_baseline(Path(tmp) / "baseline" / label.replace(" ", ""), batch)
-                got = (await loop.run_in_executor(pool, child, "uploads", service.grpc_address,
-                                                  access, {label: batch}))[label]
-                print(f"  {label:>5} images: write + fsync {base:7.1f} MB/s (baseline)   "
-                      f"UploadImage {got:7.1f} MB/s  {got / base:5.0%}")
+            for label, base_image in (("1 MB", one), ("10 MB", ten)):
+                for concurrency in (1, 4):
+                    batch = [distinct(base_image, concurrency * 1000 + i) for i in range(uploads)]
+                    base = fsync_baseline(Path(tmp) / "baseline" / f"{label}-{concurrency}"
+                                          .replace(" ", ""), batch)
+                    got = await loop.run_in_executor(pool, child, "uploads", service.grpc_address,
+                                                     access, batch, concurrency)
+                    print(f"  {label:>5} images: write + fsync {base:7.1f} MB/s (baseline)   "
+                          f"UploadImage, {concurrency} at a time {got:7.1f} MB/s  {got / base:5.0%}")
             r = await loop.run_in_executor(pool, child, "offers", service.grpc_address, access,
                                            20.0, seconds, one)
             print(f"  request → offer at 20 cases/s for {seconds:.0f} s ({r['sent']} cases, half "
