@@ -81,6 +81,7 @@ class CaseSpec:
     units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
     system: str = ""  # the channel system that created it: only it may watch, cancel, supplement
     evidence_gate: bool = False  # wait in AWAITING_EVIDENCE until `images` is satisfied
+    facts: dict[str, Any] | None = None  # as the rules saw them (masked); gated cases only
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(CaseSpec))
@@ -102,6 +103,7 @@ class Case:
     supplemented: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)  # StoredImage.item()s, in order
     returns: int = 0  # returns for supplement so far: an image's `round` is this at upload
+    level: int = 0  # raised by rules on the evidence facts; 0: the spec's
     # The spec never changes, so its document and its JSON (most of a stored row's text) are
     # made once. The document shares the spec's lists and dicts: nothing changes those either.
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -136,15 +138,28 @@ class Case:
     def _have(self) -> list[tuple[str, str]]:
         return [(i["kind"], i["type"]) for i in self.evidence]
 
-    def add_image(self, item: dict[str, Any]) -> dict[str, Any] | None:
+    @property
+    def authority_level(self) -> int:
+        return max(self.level, self.spec.level)
+
+    def add_image(self, item: dict[str, Any], verdict: dict[str, Any] | None = None
+                  ) -> dict[str, Any] | None:
         """An uploaded image joins the case (its history keeps every one); the last one its
-        requirement lacked queues a case that waited for evidence."""
+        requirement lacked queues a case that waited for evidence. `verdict`: the rules on
+        the evidence facts, {level, reject}, applied while the case is not with the seats."""
         if self.state not in TAKES_IMAGES:
             raise Conflict(f"case {self.case_id} is {self.state.value}: it takes no more images")
         if any(i["image_id"] == item["image_id"] for i in self.evidence):
             return None
         self.evidence.append(item)
         state = self.state
+        if verdict and state in (CaseState.AWAITING_EVIDENCE, CaseState.RETURNED):
+            if verdict.get("reject"):
+                self.reason_code, self.reason_text = "EVIDENCE", verdict["reject"][:500]
+                return self._event("rejected", CaseState.REJECTED, seat_id="",
+                                   reason_code=self.reason_code, reason_text=self.reason_text,
+                                   image_id=item["image_id"])
+            self.level = max(self.level, int(verdict.get("level", 0)))
         data = {"image_id": item["image_id"], "image_kind": item["kind"], "image_type": item["type"],
                 "sha256": item["sha256"], "round": item["round"]}
         if state is CaseState.AWAITING_EVIDENCE:
@@ -276,7 +291,7 @@ class Case:
                 "reason_text": self.reason_text, "missing": list(self.missing),
                 "returned_by": self.returned_by, "supplemented": list(self.supplemented),
                 "escalated": self.escalated, "evidence": list(self.evidence),
-                "returns": self.returns,
+                "returns": self.returns, "level": self.level,
                 "case_id": self.case_id, "open": self.open}
 
     def to_row(self) -> dict[str, Any]:
@@ -301,6 +316,7 @@ class Case:
             missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),
             supplemented=list(doc.get("supplemented", [])), escalated=doc.get("escalated", False),
             evidence=list(doc.get("evidence", [])), returns=doc.get("returns", 0),
+            level=doc.get("level", 0),
         )
 
     def update(self) -> dict[str, Any]:
@@ -324,7 +340,7 @@ class Case:
         s = self.spec
         return {"case_id": s.case_id, "version": self.version, "channel": s.channel,
                 "initiator": s.initiator, "scene": s.scene, "images": s.images, "fired": s.fired,
-                "authority_level": s.level, "approvers": s.approvers,
+                "authority_level": self.authority_level, "approvers": s.approvers,
                 "approvals": len(self.approvals), "mode": s.mode,
                 "transaction_code": s.transaction_code, "amount": s.amount,
                 "currency": s.currency, "account_masked": s.account_masked,
@@ -346,7 +362,7 @@ class Case:
     def queue_entry(self) -> dict[str, Any]:
         """What the dispatcher needs to route the case."""
         s = self.spec
-        return {"case_id": s.case_id, "category": s.category, "level": s.level,
+        return {"case_id": s.case_id, "category": s.category, "level": self.authority_level,
                 "channel": s.channel, "initiator": s.initiator, "preferred": self.returned_by,
                 "outlet": s.outlet, "units": list(s.units),
                 "excluded": list(self.approvals),

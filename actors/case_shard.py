@@ -150,14 +150,16 @@ class CaseShard:
         s = case.spec
         return {"state": case.state.value, "open": case.open, "customer_id": s.customer_id,
                 "scene": s.scene.get("id", ""), "business_type": s.scene.get("business_type", ""),
-                "created_at": s.created_at, "round": case.returns}
+                "created_at": s.created_at, "round": case.returns, "facts": s.facts,
+                "level": case.authority_level, "fired": [f["id"] for f in s.fired],
+                "flags": sorted({c["check"] for c in case.evidence_checks()})}
 
-    async def add_image(self, case_id: str, item: dict[str, Any], system: str
-                        ) -> dict[str, Any]:
+    async def add_image(self, case_id: str, item: dict[str, Any], system: str,
+                        verdict: dict[str, Any] | None = None) -> dict[str, Any]:
         """A stored image joins the case; a case it completes is queued."""
         self._get(case_id).check_owner(system)
         was = self._get(case_id).state
-        case = await self._apply(case_id, lambda c: c.add_image(item))
+        case = await self._apply(case_id, lambda c: c.add_image(item, verdict))
         if was is CaseState.AWAITING_EVIDENCE and case.state is CaseState.QUEUED:
             self.dispatch.enqueue([case.queue_entry()])
         return {"update": case.update(), "lacking": case.lacking()}

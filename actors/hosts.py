@@ -310,8 +310,9 @@ class CaseHost(_Served):
     async def evidence_target(self, case_id: str, system: str) -> dict[str, Any]:
         return await (await self._get()).evidence_target(case_id, system)
 
-    async def add_image(self, case_id: str, item: dict[str, Any], system: str) -> dict[str, Any]:
-        return await (await self._get()).add_image(case_id, item, system)
+    async def add_image(self, case_id: str, item: dict[str, Any], system: str,
+                        verdict: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await (await self._get()).add_image(case_id, item, system, verdict)
 
     async def escalate(self, case_id: str, why: str) -> None:
         await (await self._get()).escalate(case_id, why)

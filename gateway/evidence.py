@@ -33,6 +33,7 @@ import imagehash
 from foureyes.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, ResourceExhausted
 from foureyes.gateway.settings import EvidenceSettings
 from foureyes.rules.book import RuleBook
+from foureyes.rules.model import Outcome
 from foureyes.security.directory import Operator
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.images import BlobStore, FileBlobStore, ImageIndex, StoredImage, read_chunks
@@ -294,7 +295,8 @@ class Evidence:
         self.audit.record("image-uploaded", system, "ok",
                           f"{image.image_id} case {h.case_id} {h.kind}/{h.type} {h.sha256}")
         added: dict[str, Any] = await port.ask_case(h.case_id, "add_image", h.case_id,
-                                                    image.item(), system)
+                                                    image.item(), system,
+                                                    self._reassess(target, image))
         return UploadReceipt(image.image_id, h.sha256, not fresh, added["update"],
                              added["lacking"], image.checks)
 
@@ -314,6 +316,22 @@ class Evidence:
                            f"captured on {_day(image.captured_at)}, {days:.0f} days before the "
                            "case"})
         return checks
+
+    def _reassess(self, target: dict[str, Any], image: StoredImage) -> dict[str, Any] | None:
+        """The rules again, on the case's facts and the evidence facts, once a check found
+        something: {level, reject} if they ask for more than the case has; else None."""
+        flags = set(target["flags"]) | {c["check"] for c in image.checks}
+        if target["facts"] is None or not flags & {"reused", "stale"}:
+            return None
+        book = self.rules()
+        decision = book.evaluate({**target["facts"], "evidence.reused": "reused" in flags,
+                                  "evidence.stale": "stale" in flags})
+        if decision.outcome is Outcome.REJECT:  # the reasons of the rules the evidence fired
+            return {"reject": "; ".join(f.reason for f in decision.fired
+                                        if f.id not in target["fired"]) or "rejected by rule"}
+        if decision.level > target["level"]:
+            return {"level": decision.level}
+        return None
 
     # ------------------------------------------------------------------ seats
 

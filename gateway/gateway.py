@@ -225,7 +225,7 @@ class Gateway:
         decision = book.evaluate(facts)
         answer = Answer(decision)
         if decision.outcome in (Outcome.REMOTE, Outcome.ONSITE):
-            answer = Answer(decision, await self._create_case(req, decision, book))
+            answer = Answer(decision, await self._create_case(req, decision, book, facts))
         self.decisions.record(
             time.time(), req.channel, req.idempotency_key, decision.outcome.name.lower(),
             decision.scene.id if decision.scene else "", answer.case_id, decision.rules_version,
@@ -234,8 +234,10 @@ class Gateway:
         self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
         return answer
 
-    async def _create_case(self, req: ChannelRequest, d: Decision, book: RuleBook) -> str:
+    async def _create_case(self, req: ChannelRequest, d: Decision, book: RuleBook,
+                           facts: dict[str, Any]) -> str:
         assert d.scene is not None
+        gated = self.settings.evidence.gate and d.outcome is Outcome.REMOTE and d.images is not None
         case_id = case_id_for(req.channel, req.idempotency_key)
         spec = CaseSpec(
             case_id=case_id, fingerprint=req.fingerprint, channel=req.channel,
@@ -253,8 +255,8 @@ class Gateway:
             rules_version=d.rules_version, created_at=time.time(),
             units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])),
             system=req.system,
-            evidence_gate=self.settings.evidence.gate and d.outcome is Outcome.REMOTE
-            and d.images is not None)
+            evidence_gate=gated,
+            facts=_masked(book.masked(facts), req.account_masked) if gated else None)
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id

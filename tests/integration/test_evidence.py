@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import random
+import shutil
 import time
 import zipfile
 
@@ -15,6 +16,7 @@ import grpc
 import pytest
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.rules.book import DEFAULT_RULES
 from foureyes.service import images_cli
 from foureyes.service.client import image_chunks, session
 from PIL import Image
@@ -94,8 +96,9 @@ async def test_a_case_requiring_images_waits_for_them_then_is_offered_with_them(
         assert list(got.lacking) == ["cash_voucher/withdrawal_slip"]
         assert (await first_update(channel, d.case_id)).missing == ["cash_voucher/withdrawal_slip"]
         assert got.sha256 == hashlib.sha256(front).hexdigest() and not got.stored_before
-        # still out of the queue: the seat has nothing, the board shows no queue
-        assert seat._out.empty() and svc.gateway.evidence.index.select(case_id=d.case_id)
+        assert len(svc.gateway.evidence.index.select(case_id=d.case_id)) == 1
+        desk = await svc.gateway.case_hosts[0].dispatch_stats.remote()
+        assert (desk["queued"], desk["offered"]) == (0, 0)  # out of the queue, not offered
         slip = picture(2, "PNG")
         last = await upload(channel, d.case_id, SLIP, slip, content_type="image/png")
         assert last.case.state == pb.QUEUED and not last.lacking
@@ -297,3 +300,52 @@ async def test_export_writes_a_zip_whose_manifest_hashes_match_the_files(start_s
                 assert (entry["case_id"], entry["decision"], entry["authorizer"]) == (
                     d.case_id, "APPROVED", "auth-x")
             assert {(e["kind"], e["type"]) for e in manifest} == {PASSPORT, SLIP}
+
+
+def evidence_rules(tmp_path):
+    """The bundled rules and two on the evidence facts: a stale picture needs level 2, a reused
+    one is refused."""
+    target = tmp_path / "evidence-rules"
+    shutil.copytree(DEFAULT_RULES, target)
+    triggers = target / "triggers.yaml"
+    triggers.write_text(triggers.read_text().replace("\n# Cash over the counter by amount", '''
+  - id: evidence-reused
+    description: An image of this case was submitted for another customer
+    when: {evidence.reused: true}
+    outcome: reject
+    reason: an image was already used for another customer
+
+  - id: evidence-stale
+    description: A picture was taken long before the case
+    when: {evidence.stale: true, transaction.code: CASH_WITHDRAWAL}
+    outcome: remote
+    level: 2
+    scene: cash-withdrawal
+    reason: a stale picture needs a senior authorizer
+
+# Cash over the counter by amount''', 1))
+    (target / "triggers_test.yaml").unlink()  # they pin the bundled rules' answers
+    return target
+
+
+async def test_rules_on_the_evidence_facts_raise_the_level_or_reject(start_service, tmp_path):
+    async with running(start_service, evidence_gate=True,
+                       rules=evidence_rules(tmp_path)) as (svc, channel):
+        junior = await seat_of(svc, channel, "seat-j", "auth-j", 1, ["cash"]).connect()
+        teller = pbg.TellerChannelStub(channel)
+        stale = await teller.Authorize(withdrawal("ev-f1", customer="cust-f1"))
+        assert stale.authority_level == 1
+        await upload(channel, stale.case_id, ID_FRONT, picture(60, taken="2019:05:01 09:00:00"))
+        got = await upload(channel, stale.case_id, SLIP, picture(61))
+        assert got.case.state == pb.QUEUED
+        senior = await seat_of(svc, channel, "seat-s", "auth-s", 2, ["cash"]).connect()
+        offer = (await senior.next_of("offer")).offer.case
+        # the junior seat was free when the case was queued: only the raised level kept it away
+        assert offer.case_id == stale.case_id and offer.authority_level == 2
+        reused = await teller.Authorize(withdrawal("ev-f2", customer="cust-f2"))
+        refused = await upload(channel, reused.case_id, ID_FRONT, picture(60, taken=""))
+        assert refused.case.state == pb.REJECTED and refused.case.final
+        assert refused.case.reason_code == "EVIDENCE"
+        assert refused.case.reason_text == "an image was already used for another customer"
+        await junior.close()
+        await senior.close()
