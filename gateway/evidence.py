@@ -23,7 +23,6 @@ import io
 import re
 import struct
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -112,26 +111,28 @@ def _exif_time(image: Image.Image) -> float:
 
 
 def _picture(path: Path, content_type: str) -> _Inspected:
-    with warnings.catch_warnings():
-        # over MAX_IMAGE_PIXELS Pillow only warns (over twice that it refuses): refuse both
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as image:
-                if image.format != PICTURES[content_type]:
-                    raise InvalidRequest(f"the picture is {image.format}, not {content_type}")
-                image.verify()
-            with Image.open(path) as image:
-                # A JPEG is decoded at down to an eighth of its size: every coded byte is still
-                # read and Huffman-decoded (a truncated file fails the same), for less (10 MB of
-                # noise: 0.13 s in full, 0.08 s so). The thumbnail and the phash need no more.
-                image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-                image.load()  # decodes the whole file: a truncated picture fails here
-                captured = _exif_time(image)
-                rgb = image.convert("RGB")
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise InvalidRequest(f"the picture is too large to decode safely: {e}") from None
-        except (OSError, SyntaxError, ValueError, UnidentifiedImageError, struct.error) as e:
-            raise InvalidRequest(f"the picture is damaged or truncated: {e}") from None
+    try:
+        with Image.open(path) as image:  # over twice MAX_IMAGE_PIXELS Pillow refuses itself
+            if image.format != PICTURES[content_type]:
+                raise InvalidRequest(f"the picture is {image.format}, not {content_type}")
+            # between once and twice it only warns: refused here (a warnings filter is
+            # process-wide, and pictures are checked in threads)
+            if image.width * image.height > (Image.MAX_IMAGE_PIXELS or 0) > 0:
+                raise InvalidRequest(f"the picture has {image.width * image.height} pixels, over "
+                                     f"the decompression-bomb limit of {Image.MAX_IMAGE_PIXELS}")
+            image.verify()
+        with Image.open(path) as image:
+            # A JPEG is decoded at down to an eighth of its size: every coded byte is still
+            # read and Huffman-decoded (a truncated file fails the same), for less (10 MB of
+            # noise: 0.13 s in full, 0.08 s so). The thumbnail and the phash need no more.
+            image.draft("RGB", (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+            image.load()  # decodes the whole file: a truncated picture fails here
+            captured = _exif_time(image)
+            rgb = image.convert("RGB")
+    except Image.DecompressionBombError as e:
+        raise InvalidRequest(f"the picture is too large to decode safely: {e}") from None
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError, struct.error) as e:
+        raise InvalidRequest(f"the picture is damaged or truncated: {e}") from None
     phash = str(imagehash.phash(rgb))
     rgb.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
     out = io.BytesIO()

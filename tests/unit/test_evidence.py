@@ -111,3 +111,47 @@ def test_the_store_keeps_the_same_bytes_once_under_their_hash(tmp_path):
     aborted.write(b"half")
     aborted.abort()
     assert not list(store.staging.iterdir())
+
+
+def _jpeg(size=(96, 64)) -> bytes:
+    import io
+    import random
+
+    from PIL import Image
+
+    w, h = size
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, random.Random(7).randbytes(w * h * 3)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_inspection_refuses_what_is_not_a_whole_file_of_its_type(tmp_path, monkeypatch):
+    from foureyes.errors import InvalidRequest
+    from foureyes.gateway.evidence import inspect
+    from PIL import Image
+
+    def check(data: bytes, content_type: str):
+        path = tmp_path / "f"
+        path.write_bytes(data)
+        return inspect(path, content_type, len(data))
+
+    jpeg = _jpeg()
+    assert check(jpeg, "image/jpeg").thumbnail.startswith(b"\xff\xd8")
+    refusals = [
+        (jpeg, "image/png", "declares image/png"),
+        (jpeg[:-200], "image/jpeg", "truncated"),
+        (b"%PDF-1.7\n1 0 obj\n", "application/pdf", "no %%EOF"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x10\x00mdat",
+         "video/mp4", "runs past the end"),
+    ]
+    for data, content_type, words in refusals:
+        with pytest.raises(InvalidRequest, match=words):
+            check(data, content_type)
+    assert check(b"%PDF-1.7\n%%EOF\n", "application/pdf").thumbnail == b""
+    assert check(b"\x00\x00\x00\x10ftypisom\x00\x00\x02\x00", "video/mp4").phash == ""
+    # 96 x 64 = 6144 pixels: over twice the limit Pillow refuses, between once and twice we do
+    for limit, words in ((1000, "too large to decode safely"), (4000, "decompression-bomb limit")):
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+        with pytest.raises(InvalidRequest, match=words):
+            check(jpeg, "image/jpeg")
