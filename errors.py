@@ -29,6 +29,10 @@ class PermissionDenied(FoureyesError):
     """The caller may not do this, e.g. review a case it initiated (PERMISSION_DENIED)."""
 
 
+class ResourceExhausted(FoureyesError):
+    """The caller sent more than a limit allows, e.g. an image over its size (RESOURCE_EXHAUSTED)."""
+
+
 class Unavailable(FoureyesError):
     """A part of the service is not reachable right now; retry later (UNAVAILABLE)."""
 

@@ -1,5 +1,6 @@
 """The case: one authorization request's life as a state machine. Plain Python, no Ray.
 
+    AWAITING_EVIDENCE ──images complete──▶ QUEUED   (a remote case whose scene requires images)
     QUEUED ──offer──▶ OFFERED ──accept──▶ IN_REVIEW ──approve──▶ APPROVED
       ▲                  │ decline/timeout     │ ├──reject──▶ REJECTED
       └──────────────────┘◀── approve 1 of 2 ──┘ └──return──▶ RETURNED ──supplement──▶ QUEUED
@@ -19,6 +20,7 @@ from typing import Any
 
 from foureyes.errors import Conflict, InvalidRequest, PermissionDenied
 from foureyes.messaging import codec
+from foureyes.rules import evidence
 
 
 class CaseState(enum.StrEnum):
@@ -31,12 +33,17 @@ class CaseState(enum.StrEnum):
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    AWAITING_EVIDENCE = "AWAITING_EVIDENCE"  # waits for the images its scene requires
 
 
 ESCALATION_PRIORITY = 50  # added to an escalated case's priority when it is queued
 
 FINAL = frozenset({CaseState.APPROVED, CaseState.REJECTED, CaseState.CANCELLED, CaseState.EXPIRED})
 WAITING_FOR_SEAT = frozenset({CaseState.QUEUED, CaseState.OFFERED})
+# where a channel may still add images: everywhere open (an image after the offer is kept, and
+# seen with the next offer)
+TAKES_IMAGES = frozenset({CaseState.AWAITING_EVIDENCE, CaseState.QUEUED, CaseState.OFFERED,
+                          CaseState.IN_REVIEW, CaseState.RETURNED})
 
 
 class Verdict(enum.StrEnum):
@@ -73,6 +80,8 @@ class CaseSpec:
     created_at: float
     units: tuple[str, ...] = ()  # the outlet and the units above it, for seats' scope
     system: str = ""  # the channel system that created it: only it may watch, cancel, supplement
+    evidence_gate: bool = False  # wait in AWAITING_EVIDENCE until `images` is satisfied
+    facts: dict[str, Any] | None = None  # as the rules saw them (masked); gated cases only
 
 
 _SPEC_FIELDS = tuple(f.name for f in fields(CaseSpec))
@@ -92,6 +101,9 @@ class Case:
     returned_by: str = ""  # the seat that returned the case for supplement: it gets it back
     escalated: bool = False  # served before ordinary cases from now on
     supplemented: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # StoredImage.item()s, in order
+    returns: int = 0  # returns for supplement so far: an image's `round` is this at upload
+    level: int = 0  # raised by rules on the evidence facts; 0: the spec's
     # The spec never changes, so its document and its JSON (most of a stored row's text) are
     # made once. The document shares the spec's lists and dicts: nothing changes those either.
     _spec_doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -116,7 +128,57 @@ class Case:
     def create(self) -> dict[str, Any]:
         if self.version:
             raise Conflict(f"case {self.case_id} exists already")
+        if self.spec.evidence_gate:
+            self.missing = evidence.lacking(self.spec.images, self._have())
+            if self.missing:
+                return self._event("created", CaseState.AWAITING_EVIDENCE,
+                                   missing=list(self.missing))
         return self._event("created", CaseState.QUEUED)
+
+    def _have(self) -> list[tuple[str, str]]:
+        return [(i["kind"], i["type"]) for i in self.evidence]
+
+    @property
+    def authority_level(self) -> int:
+        return max(self.level, self.spec.level)
+
+    def add_image(self, item: dict[str, Any], verdict: dict[str, Any] | None = None
+                  ) -> dict[str, Any] | None:
+        """An uploaded image joins the case (its history keeps every one); the last one its
+        requirement lacked queues a case that waited for evidence. `verdict`: the rules on
+        the evidence facts, {level, reject}, applied while the case is not with the seats."""
+        if self.state not in TAKES_IMAGES:
+            raise Conflict(f"case {self.case_id} is {self.state.value}: it takes no more images")
+        if any(i["image_id"] == item["image_id"] for i in self.evidence):
+            return None
+        self.evidence.append(item)
+        state = self.state
+        if verdict and state in (CaseState.AWAITING_EVIDENCE, CaseState.RETURNED):
+            if verdict.get("reject"):
+                self.reason_code, self.reason_text = "EVIDENCE", verdict["reject"][:500]
+                return self._event("rejected", CaseState.REJECTED, seat_id="",
+                                   reason_code=self.reason_code, reason_text=self.reason_text,
+                                   image_id=item["image_id"])
+            self.level = max(self.level, int(verdict.get("level", 0)))
+        data = {"image_id": item["image_id"], "image_kind": item["kind"], "image_type": item["type"],
+                "sha256": item["sha256"], "round": item["round"]}
+        if state is CaseState.AWAITING_EVIDENCE:
+            self.missing = evidence.lacking(self.spec.images, self._have())
+            data["missing"] = list(self.missing)
+            if not self.missing:
+                state = CaseState.QUEUED
+        return self._event("image-added", state, **data)
+
+    def lacking(self) -> list[str]:
+        """What the channel still has to upload: the requirement's gaps while the case waits
+        for evidence; after a return, the images the seat named that no upload since answered."""
+        if self.state is CaseState.AWAITING_EVIDENCE:
+            return list(self.missing)
+        if self.state is CaseState.RETURNED:
+            since = [(i["kind"], i["type"]) for i in self.evidence if i["round"] == self.returns]
+            return [m for m in self.missing
+                    if "/" in m and not any(evidence.answers(m, k, t) for k, t in since)]
+        return []
 
     def offer(self, seat_id: str) -> dict[str, Any]:
         self._expect(CaseState.QUEUED)
@@ -166,6 +228,7 @@ class Case:
                                reason_code=reason_code, reason_text=reason_text)
         self.missing = list(missing or [])
         self.returned_by = seat_id
+        self.returns += 1
         return self._event("returned", CaseState.RETURNED, seat_id=seat_id,
                            reason_code=reason_code, reason_text=reason_text, missing=self.missing)
 
@@ -227,7 +290,8 @@ class Case:
                 "approvals": list(self.approvals), "reason_code": self.reason_code,
                 "reason_text": self.reason_text, "missing": list(self.missing),
                 "returned_by": self.returned_by, "supplemented": list(self.supplemented),
-                "escalated": self.escalated,
+                "escalated": self.escalated, "evidence": list(self.evidence),
+                "returns": self.returns, "level": self.level,
                 "case_id": self.case_id, "open": self.open}
 
     def to_row(self) -> dict[str, Any]:
@@ -251,6 +315,8 @@ class Case:
             reason_code=doc["reason_code"], reason_text=doc["reason_text"],
             missing=list(doc["missing"]), returned_by=doc.get("returned_by", ""),
             supplemented=list(doc.get("supplemented", [])), escalated=doc.get("escalated", False),
+            evidence=list(doc.get("evidence", [])), returns=doc.get("returns", 0),
+            level=doc.get("level", 0),
         )
 
     def update(self) -> dict[str, Any]:
@@ -274,17 +340,29 @@ class Case:
         s = self.spec
         return {"case_id": s.case_id, "version": self.version, "channel": s.channel,
                 "initiator": s.initiator, "scene": s.scene, "images": s.images, "fired": s.fired,
-                "authority_level": s.level, "approvers": s.approvers,
+                "authority_level": self.authority_level, "approvers": s.approvers,
                 "approvals": len(self.approvals), "mode": s.mode,
                 "transaction_code": s.transaction_code, "amount": s.amount,
                 "currency": s.currency, "account_masked": s.account_masked,
                 "customer_id": s.customer_id, "rules_version": s.rules_version,
-                "approved_by": list(self.approvals), "supplemented": list(self.supplemented)}
+                "approved_by": list(self.approvals), "supplemented": list(self.supplemented),
+                "evidence": list(self.evidence), "evidence_checks": self.evidence_checks()}
+
+    def evidence_checks(self) -> list[dict[str, str]]:
+        """Every image's findings, and the case's own: images all captured by someone other
+        than the initiator."""
+        checks = [c for i in self.evidence for c in i.get("checks", [])]
+        by = {i.get("captured_by", "") for i in self.evidence}
+        if self.evidence and "" not in by and self.spec.initiator not in by:
+            checks.append({"check": "uploader", "message":
+                           f"every image was captured by {', '.join(sorted(by))}, not by "
+                           f"{self.spec.initiator}, who initiated the case"})
+        return checks
 
     def queue_entry(self) -> dict[str, Any]:
         """What the dispatcher needs to route the case."""
         s = self.spec
-        return {"case_id": s.case_id, "category": s.category, "level": s.level,
+        return {"case_id": s.case_id, "category": s.category, "level": self.authority_level,
                 "channel": s.channel, "initiator": s.initiator, "preferred": self.returned_by,
                 "outlet": s.outlet, "units": list(s.units),
                 "excluded": list(self.approvals),

@@ -143,14 +143,36 @@ class CaseShard:
         await self._commit(changes, {c.case_id: None for c in fresh})
         for case in fresh:
             self._watch_deadline(case)
-        if fresh:
-            self.dispatch.enqueue([c.queue_entry() for c in fresh])
+        queued = [c.queue_entry() for c in fresh if c.state is CaseState.QUEUED]
+        if queued:  # the others wait for their evidence
+            self.dispatch.enqueue(queued)
         return results
 
     async def get(self, case_id: str, system: str) -> dict[str, Any]:
         case = self._get(case_id)
         case.check_owner(system)
         return case.update()
+
+    async def evidence_target(self, case_id: str, system: str) -> dict[str, Any]:
+        """What an upload to the case needs to know, if `system` may upload to it."""
+        case = self._get(case_id)
+        case.check_owner(system)
+        s = case.spec
+        return {"state": case.state.value, "open": case.open, "customer_id": s.customer_id,
+                "scene": s.scene.get("id", ""), "business_type": s.scene.get("business_type", ""),
+                "created_at": s.created_at, "round": case.returns, "facts": s.facts,
+                "level": case.authority_level, "fired": [f["id"] for f in s.fired],
+                "flags": sorted({c["check"] for c in case.evidence_checks()})}
+
+    async def add_image(self, case_id: str, item: dict[str, Any], system: str,
+                        verdict: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A stored image joins the case; a case it completes is queued."""
+        self._get(case_id).check_owner(system)
+        was = self._get(case_id).state
+        case = await self._apply(case_id, lambda c: c.add_image(item, verdict))
+        if was is CaseState.AWAITING_EVIDENCE and case.state is CaseState.QUEUED:
+            self.dispatch.enqueue([case.queue_entry()])
+        return {"update": case.update(), "lacking": case.lacking()}
 
     async def offered(self, case_id: str, seat_id: str, gateway_id: str,
                       expires_in_ms: int) -> None:

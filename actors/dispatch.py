@@ -336,6 +336,19 @@ class Dispatcher:
             return ""
         raise NotFound(f"case {case_id} is neither waiting for a seat nor in review")
 
+    def holder_of(self, case_id: str) -> dict[str, str]:
+        """The seat a case is offered to or in review at now, and its operator; empty when no
+        connected seat holds it. Serving the case's images to a seat asks this."""
+        if case_id in self.offers:
+            seat_id, state = self.offers[case_id][1], "OFFERED"
+        elif case_id in self.reviews:
+            seat_id, state = self.reviews[case_id].seat_id, "IN_REVIEW"
+        else:
+            return {}
+        seat = self.seats.get(seat_id)
+        return {} if seat is None else {"seat_id": seat_id, "operator_id": seat.operator_id,
+                                        "state": state}
+
     def reassign(self, supervisor_id: str, case_id: str, seat_id: str) -> dict[str, str]:
         by = self._supervisor(supervisor_id)
         holder = self._holder(case_id)

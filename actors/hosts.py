@@ -212,11 +212,11 @@ class WireSettings:
 # Messages to the dispatcher, which case host 0 holds (entry `dispatch`):
 DISPATCHER_MESSAGES = frozenset({
     "login", "logout", "set_presence", "accept", "decline", "reassign", "take_back", "board",
-    "enqueue", "finished", "adopt", "withdraw"})
+    "enqueue", "finished", "adopt", "withdraw", "holder_of"})
 # Messages to a case host (entry `deliver`): from gateways and from the dispatcher.
 CASE_MESSAGES = frozenset({
     "get", "cancel", "supplement", "decide", "offered", "offer_lapsed", "requeue", "escalate",
-    "begin_review"})
+    "begin_review", "evidence_target", "add_image"})
 
 
 class _Served:
@@ -358,6 +358,13 @@ class CaseHost(_Served):
 
     async def requeue(self, case_id: str, why: str) -> None:
         await (await self._get()).requeue(case_id, why)
+
+    async def evidence_target(self, case_id: str, system: str) -> dict[str, Any]:
+        return await (await self._get()).evidence_target(case_id, system)
+
+    async def add_image(self, case_id: str, item: dict[str, Any], system: str,
+                        verdict: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await (await self._get()).add_image(case_id, item, system, verdict)
 
     async def escalate(self, case_id: str, why: str) -> None:
         await (await self._get()).escalate(case_id, why)

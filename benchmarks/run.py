@@ -15,6 +15,9 @@
     of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py);
 (g) feed: Events replaying a large journal and following live, against a SQLite scan of the
     same rows and the rate the journal grows by (benchmarks/feed.py).
+(h) upload: image upload MB/s against write + fsync of the same bytes, and request → offer
+    for cases with three 1 MB images at 20 cases/s against cases needing none
+    (benchmarks/upload.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, feed, rules, seats, stats
+from foureyes.benchmarks import auth, bare, dispatch, feed, rules, seats, stats, upload
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -37,7 +40,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed", "upload")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -89,7 +92,10 @@ async def main(args: argparse.Namespace) -> None:
         print()
     if "feed" in only:
         print(await feed.table(args.seconds, args.events) + "\n")
-    if only <= {"stats", "feed"}:
+    if "upload" in only:
+        await upload.main(20, seconds)
+        print()
+    if only <= {"stats", "feed", "upload"}:
         return
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -111,7 +117,9 @@ async def main(args: argparse.Namespace) -> None:
             baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS, bare_access)
                         for _, rate in CASE_RATES]
             await server.stop(0)
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
+        # the case path without images (the evidence benchmark, upload.py, has its own service)
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp),
+                                   evidence_gate=False))
         await service.start()
         access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
                         seat_operators(service))

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from foureyes.channel_adapters.auth import bearer
 from foureyes.channel_adapters.convert import channel_request, decision_to_proto, update_to_proto
+from foureyes.channel_adapters.images import upload_image
 from foureyes.errors import InvalidRequest
 from foureyes.gateway.gateway import ChannelRequest, Gateway
 from foureyes.protos import foureyes_pb2 as pb
@@ -61,6 +62,11 @@ class _ChannelBase:
         return update_to_proto(await self.gateway.supplement(
             self._case_id(request.case_id), [s[:200] for s in request.supplied[:50]],
             request.note[:500], system))
+
+    async def UploadImage(self, requests: AsyncIterator[pb.ImageChunk],
+                          context: grpc.aio.ServicerContext) -> pb.UploadImageResponse:
+        system = self._system(context).name
+        return await upload_image(self.gateway, system, requests)
 
 
 class TellerAdapter(_ChannelBase, pbg.TellerChannelServicer):

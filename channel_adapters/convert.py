@@ -156,7 +156,8 @@ def decision_to_proto(answer: Answer) -> pb.Decision:
 _STATES = {"CREATED": pb.CREATED, "QUEUED": pb.QUEUED, "OFFERED": pb.OFFERED,
            "IN_REVIEW": pb.IN_REVIEW, "APPROVED": pb.APPROVED,
            "REJECTED": pb.REJECTED, "RETURNED": pb.RETURNED,
-           "CANCELLED": pb.CANCELLED, "EXPIRED": pb.EXPIRED}
+           "CANCELLED": pb.CANCELLED, "EXPIRED": pb.EXPIRED,
+           "AWAITING_EVIDENCE": pb.AWAITING_EVIDENCE}
 
 
 def update_to_proto(u: dict[str, Any]) -> pb.CaseUpdate:
@@ -179,7 +180,9 @@ def details_to_proto(d: dict[str, Any]) -> pb.CaseDetails:
         transaction_code=d["transaction_code"], amount=d["amount"], currency=d["currency"],
         account_masked=d["account_masked"], customer_id=d["customer_id"],
         rules_version=d["rules_version"], approved_by=d.get("approved_by", []),
-        supplemented=d.get("supplemented", []))
+        supplemented=d.get("supplemented", []),
+        evidence=[case_image_to_proto(i) for i in d.get("evidence", [])],
+        evidence_checks=[pb.ImageCheck(**c) for c in d.get("evidence_checks", [])])
     images = images_to_proto(d["images"])
     if images is not None:
         out.images.CopyFrom(images)
@@ -204,3 +207,14 @@ def feed_event_from_proto(p: pb.FeedEvent) -> dict[str, Any]:
             "transaction_code": p.transaction_code, "amount": p.amount, "currency": p.currency,
             "account_masked": p.account_masked, "customer_id": p.customer_id, "scene": p.scene,
             "rules_version": p.rules_version}
+def case_image_to_proto(i: dict[str, Any]) -> pb.CaseImage:
+    """An image as a case keeps it (StoredImage.item()); `thumbnail` is its bytes once the
+    gateway has put them in (Evidence.with_thumbnails), else a flag."""
+    thumbnail = i.get("thumbnail")
+    return pb.CaseImage(
+        image_id=i["image_id"], kind=i["kind"], type=i["type"], size=i["size"],
+        content_type=i["content_type"], sha256=i["sha256"],
+        thumbnail=thumbnail if isinstance(thumbnail, bytes) else b"",
+        uploaded_at=i["uploaded_at"], uploaded_by=i["uploaded_by"],
+        captured_by=i["captured_by"], captured_at=i["captured_at"], round=i["round"],
+        checks=[pb.ImageCheck(**c) for c in i.get("checks", [])])

@@ -26,6 +26,7 @@ CODES: list[tuple[type[errors.FoureyesError], grpc.StatusCode]] = [
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ]
 REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 _DECODE_LOG_SECONDS = 10.0  # one log line per this many seconds for undecodable payloads
@@ -82,6 +83,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(method, handler.unary_stream, decode), None,
                 handler.response_serializer)
+        if handler.stream_unary is not None:  # uploads: a stream in, one answer
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(method, handler.stream_unary, decode, stream_in=True), None,
+                handler.response_serializer)
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
                 self._streaming(method, handler.stream_stream, decode, stream_in=True), None,
@@ -114,11 +119,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         return code, text
 
     def _unary(self, method: str, fn: Callable[..., Awaitable[Any]],
-               decode: Callable[[bytes], Any]) -> Callable[..., Awaitable[Any]]:
-        async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+               decode: Callable[[bytes], Any], stream_in: bool = False
+               ) -> Callable[..., Awaitable[Any]]:
+        async def wrapped(raw: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                answer = await fn(decode(raw), context)
+                answer = await fn(_decoded(raw, decode) if stream_in else decode(raw), context)
             except grpc.aio.AbortError:
                 self.observe(method, _name(context.code()), time.perf_counter() - started)
                 raise

@@ -24,6 +24,7 @@ from foureyes.actors.hosts import Peers, register_gateway, unregister_gateway
 from foureyes.actors.shards import shard_of
 from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated, Unavailable
 from foureyes.gateway.events import SHUTTING_DOWN, EventStreams
+from foureyes.gateway.evidence import Evidence
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import Activation, RuleRegistry
 from foureyes.gateway.settings import GatewaySettings
@@ -140,6 +141,7 @@ class Gateway:
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
         # the roll-up of requests by branch asks the rules active now for an outlet's units
         self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
+        self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book)
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.events = EventStreams(self._journal, settings.case_shards)
@@ -171,6 +173,7 @@ class Gateway:
         await self.decisions.open()
         await self.audit.open()
         await self.stats.start()
+        await self.evidence.start(self)
         self.inbox.start()
         register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
         await self._heartbeat()
@@ -292,6 +295,13 @@ class Gateway:
         await self.decisions.close()
         await self.audit.close()
         await self.stats.close()
+        await self.evidence.close()
+
+    async def ask_case(self, case_id: str, message: str, *args: Any) -> Any:
+        return await self.peers.case_host(case_id).ask(message, *args)
+
+    async def ask_dispatcher(self, message: str, *args: Any) -> Any:
+        return await self.peers.dispatcher().ask(message, *args)
 
     # ------------------------------------------------------------------ channels
 
@@ -313,7 +323,7 @@ class Gateway:
         decision = book.evaluate(facts)
         answer = Answer(decision)
         if decision.outcome in (Outcome.REMOTE, Outcome.ONSITE):
-            answer = Answer(decision, await self._create_case(req, decision, book))
+            answer = Answer(decision, await self._create_case(req, decision, book, facts))
         self.decisions.record(
             time.time(), req.channel, req.idempotency_key, decision.outcome.name.lower(),
             decision.scene.id if decision.scene else "", answer.case_id, decision.rules_version,
@@ -322,8 +332,10 @@ class Gateway:
         self.metrics.observe_request(req.channel, outcome, time.perf_counter() - started)
         return answer
 
-    async def _create_case(self, req: ChannelRequest, d: Decision, book: RuleBook) -> str:
+    async def _create_case(self, req: ChannelRequest, d: Decision, book: RuleBook,
+                           facts: dict[str, Any]) -> str:
         assert d.scene is not None
+        gated = self.settings.evidence.gate and d.outcome is Outcome.REMOTE and d.images is not None
         case_id = case_id_for(req.channel, req.idempotency_key)
         spec = CaseSpec(
             case_id=case_id, fingerprint=req.fingerprint, channel=req.channel,
@@ -340,7 +352,9 @@ class Gateway:
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
             rules_version=d.rules_version, created_at=time.time(),
             units=tuple(book.units_of(req.outlet) or ([req.outlet] if req.outlet else [])),
-            system=req.system)
+            system=req.system,
+            evidence_gate=gated,
+            facts=_masked(book.masked(facts), req.account_masked) if gated else None)
         shard = shard_of(case_id, len(self._create))
         await self._create[shard].submit(spec)
         return case_id

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """Image uploads: the gate and the limits."""
+
+    gate: bool = True  # a remote case whose scene requires images waits for them
+    max_image_bytes: int = 10 * MB  # a photo, scan or PDF
+    max_video_bytes: int = 100 * MB
+    max_case_bytes: int = 200 * MB  # every image of one case together
+    stale_after_seconds: float = 30 * 86400.0  # a picture captured this long before its case
 
 
 @dataclass(frozen=True)
@@ -16,3 +29,4 @@ class GatewaySettings:
     case_shards: int
     customer_shards: int
     seat_heartbeat_timeout: float
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)

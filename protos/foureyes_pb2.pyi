@@ -32,6 +32,7 @@ class CaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RETURNED: _ClassVar[CaseState]
     CANCELLED: _ClassVar[CaseState]
     EXPIRED: _ClassVar[CaseState]
+    AWAITING_EVIDENCE: _ClassVar[CaseState]
 
 class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -71,6 +72,7 @@ REJECTED: CaseState
 RETURNED: CaseState
 CANCELLED: CaseState
 EXPIRED: CaseState
+AWAITING_EVIDENCE: CaseState
 VERDICT_UNSPECIFIED: Verdict
 APPROVE: Verdict
 REJECT: Verdict
@@ -381,7 +383,7 @@ class SeatMessage(_message.Message):
     def __init__(self, login: _Optional[_Union[Login, _Mapping]] = ..., accept: _Optional[_Union[Accept, _Mapping]] = ..., decline: _Optional[_Union[Decline, _Mapping]] = ..., decide: _Optional[_Union[Decide, _Mapping]] = ..., presence: _Optional[_Union[SetPresence, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., reassign: _Optional[_Union[Reassign, _Mapping]] = ..., take_back: _Optional[_Union[TakeBack, _Mapping]] = ..., view_board: _Optional[_Union[ViewBoard, _Mapping]] = ...) -> None: ...
 
 class CaseDetails(_message.Message):
-    __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version", "approved_by", "supplemented")
+    __slots__ = ("case_id", "version", "channel", "initiator", "scene", "images", "fired", "authority_level", "approvers", "approvals", "mode", "transaction_code", "amount", "currency", "account_masked", "customer_id", "rules_version", "approved_by", "supplemented", "evidence", "evidence_checks")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -401,6 +403,8 @@ class CaseDetails(_message.Message):
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
     SUPPLEMENTED_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_CHECKS_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     version: int
     channel: str
@@ -420,7 +424,9 @@ class CaseDetails(_message.Message):
     rules_version: str
     approved_by: _containers.RepeatedScalarFieldContainer[str]
     supplemented: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., initiator: _Optional[str] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., approvals: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., rules_version: _Optional[str] = ..., approved_by: _Optional[_Iterable[str]] = ..., supplemented: _Optional[_Iterable[str]] = ...) -> None: ...
+    evidence: _containers.RepeatedCompositeFieldContainer[CaseImage]
+    evidence_checks: _containers.RepeatedCompositeFieldContainer[ImageCheck]
+    def __init__(self, case_id: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., initiator: _Optional[str] = ..., scene: _Optional[_Union[Scene, _Mapping]] = ..., images: _Optional[_Union[ImageRequirement, _Mapping]] = ..., fired: _Optional[_Iterable[_Union[FiredRule, _Mapping]]] = ..., authority_level: _Optional[int] = ..., approvers: _Optional[int] = ..., approvals: _Optional[int] = ..., mode: _Optional[_Union[Mode, str]] = ..., transaction_code: _Optional[str] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., account_masked: _Optional[str] = ..., customer_id: _Optional[str] = ..., rules_version: _Optional[str] = ..., approved_by: _Optional[_Iterable[str]] = ..., supplemented: _Optional[_Iterable[str]] = ..., evidence: _Optional[_Iterable[_Union[CaseImage, _Mapping]]] = ..., evidence_checks: _Optional[_Iterable[_Union[ImageCheck, _Mapping]]] = ...) -> None: ...
 
 class Offer(_message.Message):
     __slots__ = ("case", "expires_in_ms")
@@ -869,3 +875,97 @@ class EventsRequest(_message.Message):
     kinds: _containers.RepeatedScalarFieldContainer[str]
     follow: bool
     def __init__(self, after: _Optional[_Mapping[int, int]] = ..., kinds: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class ImageHeader(_message.Message):
+    __slots__ = ("case_id", "kind", "type", "content_type", "size", "sha256", "captured_by")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_BY_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    kind: str
+    type: str
+    content_type: str
+    size: int
+    sha256: str
+    captured_by: str
+    def __init__(self, case_id: _Optional[str] = ..., kind: _Optional[str] = ..., type: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_by: _Optional[str] = ...) -> None: ...
+
+class ImageChunk(_message.Message):
+    __slots__ = ("header", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: ImageHeader
+    data: bytes
+    def __init__(self, header: _Optional[_Union[ImageHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ImageCheck(_message.Message):
+    __slots__ = ("check", "message")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    message: str
+    def __init__(self, check: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class UploadImageResponse(_message.Message):
+    __slots__ = ("image_id", "sha256", "stored_before", "case", "lacking", "checks")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    STORED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CASE_FIELD_NUMBER: _ClassVar[int]
+    LACKING_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    sha256: str
+    stored_before: bool
+    case: CaseUpdate
+    lacking: _containers.RepeatedScalarFieldContainer[str]
+    checks: _containers.RepeatedCompositeFieldContainer[ImageCheck]
+    def __init__(self, image_id: _Optional[str] = ..., sha256: _Optional[str] = ..., stored_before: _Optional[bool] = ..., case: _Optional[_Union[CaseUpdate, _Mapping]] = ..., lacking: _Optional[_Iterable[str]] = ..., checks: _Optional[_Iterable[_Union[ImageCheck, _Mapping]]] = ...) -> None: ...
+
+class CaseImage(_message.Message):
+    __slots__ = ("image_id", "kind", "type", "size", "content_type", "sha256", "thumbnail", "uploaded_at", "uploaded_by", "captured_by", "captured_at", "round", "checks")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
+    UPLOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPLOADED_BY_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_BY_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    kind: str
+    type: str
+    size: int
+    content_type: str
+    sha256: str
+    thumbnail: bytes
+    uploaded_at: float
+    uploaded_by: str
+    captured_by: str
+    captured_at: float
+    round: int
+    checks: _containers.RepeatedCompositeFieldContainer[ImageCheck]
+    def __init__(self, image_id: _Optional[str] = ..., kind: _Optional[str] = ..., type: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ..., thumbnail: _Optional[bytes] = ..., uploaded_at: _Optional[float] = ..., uploaded_by: _Optional[str] = ..., captured_by: _Optional[str] = ..., captured_at: _Optional[float] = ..., round: _Optional[int] = ..., checks: _Optional[_Iterable[_Union[ImageCheck, _Mapping]]] = ...) -> None: ...
+
+class GetImageRequest(_message.Message):
+    __slots__ = ("image_id",)
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    def __init__(self, image_id: _Optional[str] = ...) -> None: ...
+
+class ImageData(_message.Message):
+    __slots__ = ("info", "data")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    info: CaseImage
+    data: bytes
+    def __init__(self, info: _Optional[_Union[CaseImage, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...

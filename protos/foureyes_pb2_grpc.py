@@ -54,6 +54,11 @@ class TellerChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.UploadImage = channel.stream_unary(
+                '/foureyes.v1.TellerChannel/UploadImage',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
+                _registered_method=True)
 
 
 class TellerChannelServicer:
@@ -83,6 +88,13 @@ class TellerChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadImage(self, request_iterator, context):
+        """Evidence for a case this channel system created (see ImageChunk).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TellerChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +117,11 @@ def add_TellerChannelServicer_to_server(servicer, server):
                     servicer.SupplementCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'UploadImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadImage,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +242,33 @@ class TellerChannel:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def UploadImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/foureyes.v1.TellerChannel/UploadImage',
+            foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SelfServiceChannelStub:
     """Missing associated documentation comment in .proto file."""
@@ -255,6 +299,11 @@ class SelfServiceChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.UploadImage = channel.stream_unary(
+                '/foureyes.v1.SelfServiceChannel/UploadImage',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
+                _registered_method=True)
 
 
 class SelfServiceChannelServicer:
@@ -284,6 +333,13 @@ class SelfServiceChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadImage(self, request_iterator, context):
+        """Evidence for a case this channel system created (see ImageChunk).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SelfServiceChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -306,6 +362,11 @@ def add_SelfServiceChannelServicer_to_server(servicer, server):
                     servicer.SupplementCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'UploadImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadImage,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -426,6 +487,33 @@ class SelfServiceChannel:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def UploadImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/foureyes.v1.SelfServiceChannel/UploadImage',
+            foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class MobileChannelStub:
     """Missing associated documentation comment in .proto file."""
@@ -456,6 +544,11 @@ class MobileChannelStub:
                 request_serializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
                 response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
                 _registered_method=True)
+        self.UploadImage = channel.stream_unary(
+                '/foureyes.v1.MobileChannel/UploadImage',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
+                _registered_method=True)
 
 
 class MobileChannelServicer:
@@ -485,6 +578,13 @@ class MobileChannelServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadImage(self, request_iterator, context):
+        """Evidence for a case this channel system created (see ImageChunk).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MobileChannelServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -507,6 +607,11 @@ def add_MobileChannelServicer_to_server(servicer, server):
                     servicer.SupplementCase,
                     request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.FromString,
                     response_serializer=foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.SerializeToString,
+            ),
+            'UploadImage': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadImage,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -617,6 +722,33 @@ class MobileChannel:
             '/foureyes.v1.MobileChannel/SupplementCase',
             foureyes_dot_protos_dot_foureyes__pb2.SupplementCaseRequest.SerializeToString,
             foureyes_dot_protos_dot_foureyes__pb2.CaseUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadImage(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/foureyes.v1.MobileChannel/UploadImage',
+            foureyes_dot_protos_dot_foureyes__pb2.ImageChunk.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.UploadImageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1143,6 +1275,87 @@ class EventFeed:
             '/foureyes.v1.EventFeed/Events',
             foureyes_dot_protos_dot_foureyes__pb2.EventsRequest.SerializeToString,
             foureyes_dot_protos_dot_foureyes__pb2.FeedEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ImageServiceStub:
+    """For operators (a session token): the authorizer whose seat the image's case is offered to
+    or in review at right now, or a supervisor or auditor; PERMISSION_DENIED otherwise. Every
+    access, granted or refused, goes into the audit log.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetImage = channel.unary_stream(
+                '/foureyes.v1.ImageService/GetImage',
+                request_serializer=foureyes_dot_protos_dot_foureyes__pb2.GetImageRequest.SerializeToString,
+                response_deserializer=foureyes_dot_protos_dot_foureyes__pb2.ImageData.FromString,
+                _registered_method=True)
+
+
+class ImageServiceServicer:
+    """For operators (a session token): the authorizer whose seat the image's case is offered to
+    or in review at right now, or a supervisor or auditor; PERMISSION_DENIED otherwise. Every
+    access, granted or refused, goes into the audit log.
+    """
+
+    def GetImage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ImageServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetImage': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetImage,
+                    request_deserializer=foureyes_dot_protos_dot_foureyes__pb2.GetImageRequest.FromString,
+                    response_serializer=foureyes_dot_protos_dot_foureyes__pb2.ImageData.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'foureyes.v1.ImageService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('foureyes.v1.ImageService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ImageService:
+    """For operators (a session token): the authorizer whose seat the image's case is offered to
+    or in review at right now, or a supervisor or auditor; PERMISSION_DENIED otherwise. Every
+    access, granted or refused, goes into the audit log.
+    """
+
+    @staticmethod
+    def GetImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/foureyes.v1.ImageService/GetImage',
+            foureyes_dot_protos_dot_foureyes__pb2.GetImageRequest.SerializeToString,
+            foureyes_dot_protos_dot_foureyes__pb2.ImageData.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,10 @@ FIELDS: dict[str, str] = {
     "customer.risk_level": NUMBER,
     "customer.segment": TEXT,
     "trigger_codes": LIST,
+    # the evidence checks (gateway/evidence.py), known once images are uploaded: rules may
+    # raise the level or reject on them before a case that waits for its images is queued
+    "evidence.reused": BOOLEAN,
+    "evidence.stale": BOOLEAN,
 }
 
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "between", "prefix", "matches",

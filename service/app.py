@@ -19,6 +19,7 @@ from foureyes.channel_adapters.auth import AuthAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
 from foureyes.channel_adapters.errors import REFUSALS, ErrorInterceptor
 from foureyes.channel_adapters.events import EventsAdapter
+from foureyes.channel_adapters.images import ImageAdapter
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
@@ -118,6 +119,7 @@ class Service:
         foureyes_pb2_grpc.add_AuthServiceServicer_to_server(AuthAdapter(guard), server)
         foureyes_pb2_grpc.add_StatsServiceServicer_to_server(StatsAdapter(self.gateway), server)
         foureyes_pb2_grpc.add_EventFeedServicer_to_server(EventsAdapter(self.gateway), server)
+        foureyes_pb2_grpc.add_ImageServiceServicer_to_server(ImageAdapter(self.gateway), server)
         health_servicer = self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [d.full_name for d in foureyes_pb2.DESCRIPTOR.services_by_name.values()]

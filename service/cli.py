@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, RuleSetError
-from foureyes.service import events_cli, operators_cli, rules_cli, stats_cli
+from foureyes.service import events_cli, images_cli, operators_cli, rules_cli, stats_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -72,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
                        help="on SIGINT/SIGTERM: seconds the seats' reviews in progress have to "
                             "be decided (no new requests or offers meanwhile) before every "
                             "stream ends with UNAVAILABLE 'shutting down' (default 10)")
+    images = serve.add_argument_group("evidence", "Image uploads (README, Evidence).")
+    images.add_argument("--no-evidence-gate", dest="evidence_gate", action="store_false",
+                        default=None,
+                        help="queue remote cases at once even when their scene requires images "
+                             "(default: they wait in AWAITING_EVIDENCE until uploaded)")
+    images.add_argument("--max-image-mb", type=float,
+                        help="largest photo, scan or PDF upload in MB (default 10)")
+    images.add_argument("--max-video-mb", type=float, help="largest video upload in MB (default 100)")
+    images.add_argument("--max-case-mb", type=float,
+                        help="all images of one case together, in MB (default 200)")
+    images.add_argument("--stale-image-days", type=float,
+                        help="flag a picture whose EXIF capture time is this many days before "
+                             "its case (default 30; 0: never)")
 
     creds = serve.add_argument_group(
         "credentials", "The bank's own; any left out is made in <data-dir>/credentials on first "
@@ -100,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     operators_cli.add_parser(sub)
     stats_cli.add_parser(sub)
     events_cli.add_parser(sub)
+    images_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -111,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return stats_cli.run(args)
     if args.command == "events":
         return events_cli.run(args)
+    if args.command == "images":
+        return images_cli.run(args)
     if args.command == "demo":
         from foureyes.service.demo import run_demo
 
@@ -126,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         stop_grace=args.stop_grace,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca, systems=args.systems,
         operators=args.operators, idp_keys=args.idp_keys, idp_issuer=args.idp_issuer,
-        idp_audience=args.idp_audience, session_ttl=args.session_ttl)
+        idp_audience=args.idp_audience, session_ttl=args.session_ttl,
+        evidence_gate=args.evidence_gate, max_image_mb=args.max_image_mb,
+        max_video_mb=args.max_video_mb, max_case_mb=args.max_case_mb,
+        stale_image_days=args.stale_image_days)
     return asyncio.run(serve_until_stopped(settings))
 
 

@@ -5,7 +5,8 @@ point for a channel system's own client."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -62,3 +63,20 @@ async def sign_in(channel: grpc.aio.Channel, operator_id: str, password: str) ->
 def session(token: str) -> grpc.CallCredentials:
     """Per-call credentials for an operator's session."""
     return grpc.access_token_call_credentials(token)
+
+
+UPLOAD_CHUNK = 256 * 1024
+
+
+def image_chunks(case_id: str, kind: str, type_: str, content_type: str, data: bytes,
+                 captured_by: str = "", chunk_size: int = UPLOAD_CHUNK, size: int | None = None,
+                 sha256: str | None = None) -> Iterator[pb.ImageChunk]:
+    """An UploadImage request stream: the header, then `data` in chunks. `size` and `sha256`
+    default to the data's own (a test may declare others)."""
+    yield pb.ImageChunk(header=pb.ImageHeader(
+        case_id=case_id, kind=kind, type=type_, content_type=content_type,
+        size=len(data) if size is None else size,
+        sha256=hashlib.sha256(data).hexdigest() if sha256 is None else sha256,
+        captured_by=captured_by))
+    for at in range(0, len(data), chunk_size):
+        yield pb.ImageChunk(data=data[at:at + chunk_size])

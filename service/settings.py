@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from foureyes.gateway.settings import GatewaySettings
+from foureyes.gateway.settings import MB, EvidenceSettings, GatewaySettings
 from foureyes.security.credentials import CredentialFiles
 
 
@@ -38,6 +38,11 @@ class Settings:
     idp_issuer: str = ""
     idp_audience: str = "foureyes"
     session_ttl: float = 3600.0  # seconds an operator's session lasts
+    evidence_gate: bool = True  # remote cases whose scene requires images wait for them
+    max_image_mb: float = 10.0  # one photo, scan or PDF
+    max_video_mb: float = 100.0
+    max_case_mb: float = 200.0  # every image of one case
+    stale_image_days: float = 30.0  # a picture captured this long before its case is flagged
     instance: str = field(default="", compare=False)  # names this run's Ray actors
 
     def credential_files(self) -> CredentialFiles:
@@ -52,7 +57,11 @@ class Settings:
 
     def gateway(self) -> GatewaySettings:
         return GatewaySettings(self.host, self.feed_port, self.data_dir, self.case_shards,
-                               self.customer_shards, self.seat_heartbeat_timeout)
+                               self.customer_shards, self.seat_heartbeat_timeout,
+                               EvidenceSettings(self.evidence_gate, int(self.max_image_mb * MB),
+                                                int(self.max_video_mb * MB),
+                                                int(self.max_case_mb * MB),
+                                                self.stale_image_days * 86400.0))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

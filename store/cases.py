@@ -10,6 +10,7 @@ files: it may renumber rowids.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,22 @@ class CaseStore:
 
     async def close(self) -> None:
         await self.db.close()
+
+
+def read_docs(path: Path, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Case documents read from a shard's file without opening it for writing (the archive's
+    export runs beside a live service)."""
+    if not path.exists() or not case_ids:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        for i in range(0, len(case_ids), 500):
+            chunk = case_ids[i:i + 500]
+            rows = conn.execute(
+                f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall()
+            found.update((cid, json.loads(doc)) for cid, doc in rows)
+    finally:
+        conn.close()
+    return found

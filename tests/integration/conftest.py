@@ -42,7 +42,9 @@ def start_service(ray_session, tmp_path):
     async def start(data_dir: Path | None = None, **overrides) -> Service:
         settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=data_dir or tmp_path / "data",
                             offer_timeout=overrides.pop("offer_timeout", 30.0),
-                            stop_grace=overrides.pop("stop_grace", 2.0), **overrides)
+                            stop_grace=overrides.pop("stop_grace", 2.0),
+                            # most tests are not about evidence: their cases are queued at once
+                            evidence_gate=overrides.pop("evidence_gate", False), **overrides)
         service = Service(settings)
         await service.start()
         if service.credentials.new_tokens:
