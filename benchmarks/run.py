@@ -107,7 +107,8 @@ async def main(args: argparse.Namespace) -> None:
             baseline = [await in_child(pool, "cases", address, rate, seconds, SEATS, bare_access)
                         for _, rate in CASE_RATES]
             await server.stop(0)
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                                   data_dir=Path(tmp)))
         await service.start()
         access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
                         seat_operators(service))

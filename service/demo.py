@@ -38,7 +38,8 @@ async def review(seat: SeatClient, verdict: pb.Verdict, reason: str = "") -> str
 
 async def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="foureyes-demo-") as tmp:
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp),
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                                   data_dir=Path(tmp),
                                    offer_timeout=10))
         print("starting a local service (Ray takes a few seconds) ...", flush=True)
         await service.start()

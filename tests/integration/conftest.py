@@ -40,7 +40,8 @@ def start_service(ray_session, tmp_path):
     started: list[Service] = []
 
     async def start(data_dir: Path | None = None, **overrides) -> Service:
-        settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=data_dir or tmp_path / "data",
+        settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                            data_dir=data_dir or tmp_path / "data",
                             offer_timeout=overrides.pop("offer_timeout", 30.0), **overrides)
         service = Service(settings)
         await service.start()
