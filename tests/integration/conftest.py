@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from pathlib import Path
 
 import grpc
 import pytest
-import ray
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.security.directory import Operator
@@ -26,13 +24,6 @@ def _tokens_file(svc: Service) -> Path:
     # keep them beside it for restarts (in a file: this module is imported twice, as pytest's
     # conftest and as tests.integration.conftest)
     return svc.settings.data_dir / "test-tokens.json"
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ function setLink(state) {
 function onOffer(event) {
   offer = { case: event.case, deadline: Date.now() + event.expires_in_ms };
   const c = event.case;
+  document.body.dataset.seen = `${document.body.dataset.seen || ""} ${c.case_id}`.trim(); // every offer this page was shown
   $("offer-summary").textContent = `${c.scene.name} · ${c.transaction_code} · ${c.amount} ${c.currency} · ${c.case_id}`;
   $("offer").dataset.caseId = c.case_id;
   clearInterval(ticker);
