@@ -41,21 +41,8 @@ def _text(fields: dict[str, Any], key: str, limit: int = MAX_ID, required: bool 
 async def act(gateway: Gateway, seat_id: str, action: str, fields: dict[str, Any]
               ) -> dict[str, Any]:
     """Carry out one action of seat `seat_id`; returns the event that answers it."""
-    if action == "reassign":
-        return {"type": "moved", "moved": await gateway.reassign(
-            seat_id, _text(fields, "case_id"), _text(fields, "seat_id"))}
-    if action == "take_back":
-        return {"type": "moved",
-                "moved": await gateway.take_back(seat_id, _text(fields, "case_id"))}
     if action == "view_board":
         return {"type": "board", "board": await gateway.board(seat_id)}
-    if action == "accept":
-        return {"type": "assigned",
-                "case": await gateway.accept(seat_id, _text(fields, "case_id"))}
-    if action == "decline":
-        case_id = _text(fields, "case_id")
-        await gateway.decline(seat_id, case_id)
-        return {"type": "revoked", "case_id": case_id, "reason": "declined"}
     if action == "presence":
         presence = fields.get("presence")
         if presence not in PRESENCES:
@@ -65,7 +52,18 @@ async def act(gateway: Gateway, seat_id: str, action: str, fields: dict[str, Any
         return {"type": "presence", "away": away}
     if action == "decide":
         return {"type": "decided", "update": await _decide(gateway, seat_id, fields)}
-    raise InvalidRequest(f"unexpected message {action or 'with no body'} on a seat stream")
+    if action not in ACTIONS:
+        raise InvalidRequest(f"unexpected message {action or 'with no body'} on a seat stream")
+    case_id = _text(fields, "case_id")  # every other action names a case
+    if action == "reassign":
+        to_seat = _text(fields, "seat_id")
+        return {"type": "moved", "moved": await gateway.reassign(seat_id, case_id, to_seat)}
+    if action == "take_back":
+        return {"type": "moved", "moved": await gateway.take_back(seat_id, case_id)}
+    if action == "accept":
+        return {"type": "assigned", "case": await gateway.accept(seat_id, case_id)}
+    await gateway.decline(seat_id, case_id)
+    return {"type": "revoked", "case_id": case_id, "reason": "declined"}
 
 
 async def _decide(gateway: Gateway, seat_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +78,7 @@ async def _decide(gateway: Gateway, seat_id: str, fields: dict[str, Any]) -> dic
     if not isinstance(missing, list) or len(missing) > MAX_MISSING or not all(
             isinstance(m, str) and 0 < len(m) <= MAX_ID for m in missing):
         raise InvalidRequest(f"missing: at most {MAX_MISSING} names of 1 to {MAX_ID} characters")
-    return await gateway.decide(seat_id, _text(fields, "case_id"), version, verdict,
-                                _text(fields, "reason_code", required=False),
-                                _text(fields, "reason_text", MAX_REASON_TEXT, required=False),
-                                missing)
+    case_id = _text(fields, "case_id")
+    code = _text(fields, "reason_code", required=False)
+    text = _text(fields, "reason_text", MAX_REASON_TEXT, required=False)
+    return await gateway.decide(seat_id, case_id, version, verdict, code, text, missing)

@@ -7,9 +7,9 @@ let seats = [];
 let refreshing = false;
 let shownSeats = "";
 
-function taskCell(task) {
+function taskCell(task, holder) {
   const target = el("select", { class: "target", "aria-label": t("reassign") },
-    ...seats.filter((s) => !s.supervisor && s.presence !== "offline")
+    ...seats.filter((s) => !s.supervisor && s.presence !== "offline" && s.seat_id !== holder)
       .map((s) => el("option", { value: s.seat_id, text: s.seat_id })));
   return el("div", { class: "task", "data-case": task.case_id },
     el("span", { text: `${task.case_id} · ${task.state} · ${task.category} · ${ago(Date.now() / 1000 - task.since)}` }),
@@ -35,7 +35,7 @@ function drawSeats(board) {
     el("td", { text: s.seat_id }), el("td", { text: s.operator_id }),
     el("td", { class: `presence ${s.presence}`, text: t(s.presence) }),
     el("td", { text: s.supervisor ? `L${s.level} ★` : `L${s.level}` }),
-    el("td", {}, ...s.tasks.map(taskCell)))));
+    el("td", {}, ...s.tasks.map((task) => taskCell(task, s.seat_id))))));
 }
 
 function drawQueues(board) {
