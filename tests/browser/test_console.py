@@ -11,6 +11,7 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 
 from tests.browser.conftest import screenshot_path, seat_page, signed_in
 from tests.integration.conftest import connect, enrol
+from tests.integration.test_seats import quick_sla_rules
 
 pytestmark = pytest.mark.browser
 OFFER_MS = 2000  # the bound: the offer shows within 2 s, with no reload
@@ -233,3 +234,20 @@ async def test_the_dashboard_draws_the_statistics(service, browser):
     assert await page.inner_text("dd[data-total=required]") == "3"
     assert await page.locator("#rates svg polyline").count() == 2
     await page.context.close()
+
+
+async def test_an_escalation_arrives_on_the_board_as_a_notice(start_service, browser, tmp_path):
+    svc = await start_service(rules=quick_sla_rules(tmp_path))  # cash cases: a 1 s SLA
+    try:
+        boss = await signed_in(browser, svc, "super-e", enrol(svc, "super-e", 3, (), ("supervisor",)),
+                               "/board")
+        await boss.wait_for_selector("#link.available")
+        async with connect(svc) as channel:  # no authorizer is on: the case waits past its SLA
+            d = await pbg.TellerChannelStub(channel).Authorize(withdrawal("web-escalate"))
+        notice = boss.locator(f"#notices li[data-case='{d.case_id}']")
+        await notice.wait_for()
+        assert "SLA" in await notice.inner_text()
+        await boss.wait_for_selector("#queues tr[data-queue=cash] td:last-child:text-is('1')")  # escalated
+        await boss.context.close()
+    finally:
+        await svc.stop()
