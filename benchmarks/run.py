@@ -12,7 +12,9 @@
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
     the one-seat center (benchmarks/dispatch.py);
 (f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
-    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py).
+    of the same rows, and what the roll-up would cost a case commit (benchmarks/stats.py);
+(g) console: 50 web-console seats beside 50 gRPC seats at 70 % load, request → offer for
+    each kind (benchmarks/console_seats.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats
+from foureyes.benchmarks import auth, bare, console_seats, dispatch, rules, seats, stats
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -35,7 +37,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "console")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -139,6 +141,13 @@ async def main(args: argparse.Namespace) -> None:
                     pool, seats.sweep_in_child, service.grpc_address, seconds, args.review, access)
                 print(seats.table(results, args.review))
                 print(seats.chart(results, args.review, args.chart))
+            if "console" in only:
+                access.passwords.update(console_seats.enrol(service))
+                print(f"\n(g) console seats beside gRPC seats, {seconds:.0f} s")
+                mixed = await asyncio.get_running_loop().run_in_executor(
+                    pool, console_seats.run_in_child, service.grpc_address, service.console_url,
+                    seconds, args.review, access)
+                print(console_seats.table(mixed, args.review))
         finally:
             await service.stop()
     pool.shutdown()
