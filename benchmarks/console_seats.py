@@ -57,19 +57,24 @@ class Http:
         return int(status_line.split()[1]), json.loads(payload or b"{}")
 
 
-async def console_seat(url: str, operator_id: str, password: str, offered: dict[str, float],
-                       review: Any, ready: asyncio.Event, count: list[int]) -> None:
-    """A simulated console seat: signs in, opens the seat's WebSocket, accepts every offer,
-    reviews, approves, as the seat page does."""
+async def signed_in(url: str, operator_id: str, password: str) -> Http:
     host, port = url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
     http = Http(host, int(port))
     await http.open()
     status, me = await http.post("/api/login", {"operator_id": operator_id, "password": password})
     assert status == 200, me
     http.csrf = me["csrf"]
-    ws_url = f"ws://{host}:{port}/ws/seat?csrf={me['csrf']}"
-    async with websockets.connect(ws_url, additional_headers={"Cookie": http.cookie},
-                                  origin=f"http://{host}:{port}") as ws:  # type: ignore[arg-type]
+    return http
+
+
+async def console_seat(http: Http, offered: dict[str, float], review: Any, ready: asyncio.Event,
+                       count: list[int]) -> None:
+    """A simulated console seat, signed in already: opens the seat's WebSocket, accepts every
+    offer, reviews, approves, as the seat page does."""
+    where = f"{http.host}:{http.port}"
+    async with websockets.connect(f"ws://{where}/ws/seat?csrf={http.csrf}", open_timeout=120,
+                                  additional_headers={"Cookie": http.cookie},
+                                  origin=f"http://{where}") as ws:  # type: ignore[arg-type]
         first = json.loads(await ws.recv())
         assert first["type"] == "logged_in", first
         count[0] += 1
@@ -87,9 +92,8 @@ async def console_seat(url: str, operator_id: str, password: str, offered: dict[
                 if status != 200:
                     continue
                 await asyncio.sleep(review())
-                details = answer["case"]
                 await http.post("/api/seat/decide", {"case_id": case_id, "verdict": "APPROVE",
-                                                     "version": details["version"]})
+                                                     "version": answer["case"]["version"]})
         finally:
             beat.cancel()
 
@@ -114,10 +118,13 @@ async def run(address: str, console_url: str, seconds: float, review: float, acc
         count = [0]
         workers = [asyncio.create_task(approving_seat(
             s, grpc_offered, lambda: rng.expovariate(1 / review))) for s in grpc_seats]
+        # one at a time, as the gRPC seats did: each sign-in is an argon2 check on the service
+        https = [await signed_in(console_url, f"console-auth-{i}",
+                                 access.passwords[f"console-auth-{i}"]) for i in range(SEATS)]
         workers += [asyncio.create_task(console_seat(
-            console_url, f"console-auth-{i}", access.passwords[f"console-auth-{i}"], web_offered,
-            lambda: rng.expovariate(1 / review), ready, count)) for i in range(SEATS)]
-        await asyncio.wait_for(ready.wait(), 120)
+            http, web_offered, lambda: rng.expovariate(1 / review), ready, count))
+            for http in https]
+        await asyncio.wait_for(ready.wait(), 180)
         sent: dict[str, float] = {}
 
         async def one() -> None:
@@ -159,17 +166,3 @@ def table(r: dict[str, Any], review: float) -> str:
         f"{'difference':<22} {'':>7} {c['p50_ms'] - g['p50_ms']:>+6.1f} ms "
         f"{c['p99_ms'] - g['p99_ms']:>+6.1f} ms"])
 
-
-def enrol(service: Any) -> dict[str, str]:
-    """This scenario's operators in the service's directory: gRPC and console seats alike."""
-    from foureyes.security.directory import Operator
-
-    passwords = {}
-    for prefix in ("mixed-auth", "console-auth"):
-        for i in range(SEATS):
-            op = f"{prefix}-{i}"
-            passwords[op] = f"pw-{op}"
-            service.credentials.directory.add(
-                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
-                passwords[op])
-    return passwords

@@ -30,8 +30,7 @@ from typing import Any
 
 import grpc
 from foureyes.benchmarks import auth, bare, console_seats, dispatch, rules, seats, stats
-from foureyes.benchmarks.load import Access, run_in_child
-from foureyes.security.directory import Operator
+from foureyes.benchmarks.load import Access, enrol, run_in_child
 from foureyes.security.tls import ensure_dev_tls
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
@@ -60,15 +59,7 @@ async def echo_server(tls: tuple[bytes, bytes] | None) -> tuple[grpc.aio.Server,
 
 def seat_operators(service: Service) -> dict[str, str]:
     """The benchmark's seats in the service's operator directory, as a bank would enrol them."""
-    passwords = {}
-    for prefix, n in (("bench-auth", SEATS), ("center-auth", seats.SEATS)):
-        for i in range(n):
-            op = f"{prefix}-{i}"
-            passwords[op] = f"pw-{op}"
-            service.credentials.directory.add(
-                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
-                passwords[op])
-    return passwords
+    return enrol(service, (("bench-auth", SEATS), ("center-auth", seats.SEATS)))
 
 
 def row(label: str, s: dict[str, float], base: float | None = None) -> str:
@@ -142,7 +133,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(seats.table(results, args.review))
                 print(seats.chart(results, args.review, args.chart))
             if "console" in only:
-                access.passwords.update(console_seats.enrol(service))
+                access.passwords.update(enrol(service, (("mixed-auth", console_seats.SEATS),
+                                                        ("console-auth", console_seats.SEATS))))
                 print(f"\n(g) console seats beside gRPC seats, {seconds:.0f} s")
                 mixed = await asyncio.get_running_loop().run_in_executor(
                     pool, console_seats.run_in_child, service.grpc_address, service.console_url,

@@ -251,3 +251,28 @@ async def test_an_escalation_arrives_on_the_board_as_a_notice(start_service, bro
         await boss.context.close()
     finally:
         await svc.stop()
+
+
+async def test_the_second_approver_sees_the_first_approvers_decision(service, browser):
+    a = await seat_page(browser, service, "auth-d1")
+    b = await seat_page(browser, service, "auth-d2")
+    async with connect(service) as channel:
+        big = withdrawal("web-dual")
+        big.transaction.amount = "250000"  # two approvers
+        d = await pbg.TellerChannelStub(channel).Authorize(big)
+        assert d.approvers == 2
+        first = await _first_offered((a, b), d.case_id)
+        second = b if first is a else a
+        await first.click("#accept")
+        await first.wait_for_selector(f"#case[data-case-id='{d.case_id}']:not([hidden])")
+        assert await first.is_hidden("#first-approver")
+        for box in await first.locator("#points input.point").all():
+            await box.check()
+        await first.click("#approve")
+        await accepted(second, d.case_id)
+        first_id = "auth-d1" if first is a else "auth-d2"
+        assert first_id in await second.inner_text("#first")
+        await second.wait_for_selector("#history li:has-text('approved-partly')")
+        assert await second.inner_text("dd[data-field=approvers]") == "1 / 2"
+    for page in (a, b):
+        await page.context.close()
