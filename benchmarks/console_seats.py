@@ -68,7 +68,7 @@ async def signed_in(url: str, operator_id: str, password: str) -> Http:
 
 
 async def console_seat(http: Http, offered: dict[str, float], review: Any, ready: asyncio.Event,
-                       count: list[int]) -> None:
+                       count: list[int], refused: list[str]) -> None:
     """A simulated console seat, signed in already: opens the seat's WebSocket, accepts every
     offer, reviews, approves, as the seat page does."""
     where = f"{http.host}:{http.port}"
@@ -90,6 +90,7 @@ async def console_seat(http: Http, offered: dict[str, float], review: Any, ready
                 offered.setdefault(case_id, time.perf_counter())
                 status, answer = await http.post("/api/seat/accept", {"case_id": case_id})
                 if status != 200:
+                    refused.append(answer.get("code", str(status)))
                     continue
                 await asyncio.sleep(review())
                 await http.post("/api/seat/decide", {"case_id": case_id, "verdict": "APPROVE",
@@ -116,13 +117,14 @@ async def run(address: str, console_url: str, seconds: float, review: float, acc
         web_offered: dict[str, float] = {}
         ready = asyncio.Event()
         count = [0]
+        refused: list[str] = []
         workers = [asyncio.create_task(approving_seat(
             s, grpc_offered, lambda: rng.expovariate(1 / review))) for s in grpc_seats]
         # one at a time, as the gRPC seats did: each sign-in is an argon2 check on the service
         https = [await signed_in(console_url, f"console-auth-{i}",
                                  access.passwords[f"console-auth-{i}"]) for i in range(SEATS)]
         workers += [asyncio.create_task(console_seat(
-            http, web_offered, lambda: rng.expovariate(1 / review), ready, count))
+            http, web_offered, lambda: rng.expovariate(1 / review), ready, count, refused))
             for http in https]
         await asyncio.wait_for(ready.wait(), 180)
         sent: dict[str, float] = {}
@@ -147,7 +149,7 @@ async def run(address: str, console_url: str, seconds: float, review: float, acc
             await s.close()
     return {"rate": rate, "arrivals": len(calls) / elapsed,
             "grpc": summary(waits(sent, grpc_offered), elapsed),
-            "console": summary(waits(sent, web_offered), elapsed)}
+            "console": summary(waits(sent, web_offered), elapsed), "refused": refused}
 
 
 def run_in_child(address: str, console_url: str, seconds: float, review: float,
@@ -164,5 +166,6 @@ def table(r: dict[str, Any], review: float) -> str:
         f"{'gRPC stream (baseline)':<22} {g['n']:>7} {g['p50_ms']:>6.1f} ms {g['p99_ms']:>6.1f} ms",
         f"{'console WebSocket':<22} {c['n']:>7} {c['p50_ms']:>6.1f} ms {c['p99_ms']:>6.1f} ms",
         f"{'difference':<22} {'':>7} {c['p50_ms'] - g['p50_ms']:>+6.1f} ms "
-        f"{c['p99_ms'] - g['p99_ms']:>+6.1f} ms"])
+        f"{c['p99_ms'] - g['p99_ms']:>+6.1f} ms",
+        f"console accepts refused: {len(r['refused'])} {sorted(set(r['refused']))}"])
 
