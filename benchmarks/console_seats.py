@@ -27,7 +27,8 @@ LOAD = 0.7
 
 
 class Http:
-    """HTTP/1.1 requests with a cookie over one kept-alive connection."""
+    """HTTP/1.1 requests with a cookie over one kept-alive connection, opened again when the
+    server has closed it for idleness."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -46,6 +47,10 @@ class Http:
         async with self._lock:
             self._writer.write(head.encode() + data)
             status_line = await self._reader.readline()
+            if not status_line:  # the server closed the idle connection (keep-alive timeout)
+                await self.open()
+                self._writer.write(head.encode() + data)
+                status_line = await self._reader.readline()
             length = 0
             while (line := await self._reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode().partition(":")
