@@ -14,6 +14,7 @@ import grpc
 from foureyes.actors.heap import settle_heap
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.security.directory import Operator
 from foureyes.service.seat_client import SeatClient
 
 _keys = itertools.count()
@@ -39,6 +40,20 @@ class Access:
         password = self.passwords.get(operator_id, "")
         return SeatClient(channel, seat_id, operator_id, 2, ["cash"], password=password,
                           token="" if password else "unchecked")
+
+
+def enrol(service: Any, groups: tuple[tuple[str, int], ...]) -> dict[str, str]:
+    """Seat operators `<prefix>-<i>` in the service's directory, as a bank would enrol them;
+    returns their passwords."""
+    passwords = {}
+    for prefix, n in groups:
+        for i in range(n):
+            op = f"{prefix}-{i}"
+            passwords[op] = f"pw-{op}"
+            service.credentials.directory.add(
+                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
+                passwords[op])
+    return passwords
 
 
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:

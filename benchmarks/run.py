@@ -18,6 +18,8 @@
 (h) upload: image upload MB/s against write + fsync of the same bytes, and request → offer
     for cases with three 1 MB images at 20 cases/s against cases needing none
     (benchmarks/upload.py).
+(i) console: 50 web-console seats beside 50 gRPC seats at 70 % load, request → offer for
+    each kind (benchmarks/console_seats.py).
 """
 
 from __future__ import annotations
@@ -32,15 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, feed, rules, seats, stats, upload
-from foureyes.benchmarks.load import Access, run_in_child
-from foureyes.security.directory import Operator
+from foureyes.benchmarks import auth, bare, console_seats, dispatch, feed, rules, seats, stats, upload
+from foureyes.benchmarks.load import Access, enrol, run_in_child
 from foureyes.security.tls import ensure_dev_tls
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed", "upload")
+SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed", "upload", "console")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -63,15 +64,7 @@ async def echo_server(tls: tuple[bytes, bytes] | None) -> tuple[grpc.aio.Server,
 
 def seat_operators(service: Service) -> dict[str, str]:
     """The benchmark's seats in the service's operator directory, as a bank would enrol them."""
-    passwords = {}
-    for prefix, n in (("bench-auth", SEATS), ("center-auth", seats.SEATS)):
-        for i in range(n):
-            op = f"{prefix}-{i}"
-            passwords[op] = f"pw-{op}"
-            service.credentials.directory.add(
-                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
-                passwords[op])
-    return passwords
+    return enrol(service, (("bench-auth", SEATS), ("center-auth", seats.SEATS)))
 
 
 def row(label: str, s: dict[str, float], base: float | None = None) -> str:
@@ -118,8 +111,8 @@ async def main(args: argparse.Namespace) -> None:
                         for _, rate in CASE_RATES]
             await server.stop(0)
         # the case path without images (the evidence benchmark, upload.py, has its own service)
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp),
-                                   evidence_gate=False))
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                                   data_dir=Path(tmp), evidence_gate=False))
         await service.start()
         access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
                         seat_operators(service))
@@ -150,6 +143,14 @@ async def main(args: argparse.Namespace) -> None:
                     pool, seats.sweep_in_child, service.grpc_address, seconds, args.review, access)
                 print(seats.table(results, args.review))
                 print(seats.chart(results, args.review, args.chart))
+            if "console" in only:
+                access.passwords.update(enrol(service, (("mixed-auth", console_seats.SEATS),
+                                                        ("console-auth", console_seats.SEATS))))
+                print(f"\n(g) console seats beside gRPC seats, {seconds:.0f} s")
+                mixed = await asyncio.get_running_loop().run_in_executor(
+                    pool, console_seats.run_in_child, service.grpc_address, service.console_url,
+                    seconds, args.review, access)
+                print(console_seats.table(mixed, args.review))
         finally:
             await service.stop()
     pool.shutdown()

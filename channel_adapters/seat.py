@@ -15,16 +15,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from foureyes.actors.case import Verdict
 from foureyes.channel_adapters.auth import bearer
 from foureyes.channel_adapters.convert import details_to_proto, update_to_proto
 from foureyes.channel_adapters.errors import status_of
 from foureyes.errors import FoureyesError, InvalidRequest, Unavailable
+from foureyes.gateway import seat_actions
 from foureyes.gateway.gateway import Gateway, SeatLogin
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 
-_VERDICTS = {pb.APPROVE: Verdict.APPROVE, pb.REJECT: Verdict.REJECT, pb.RETURN: Verdict.RETURN}
+_VERDICTS = {pb.APPROVE: "APPROVE", pb.REJECT: "REJECT", pb.RETURN: "RETURN"}
+_CHOSEN_PRESENCE = {pb.AVAILABLE: "available", pb.AWAY: "away"}
 _PRESENCE = {"available": pb.AVAILABLE, "busy": pb.BUSY, "away": pb.AWAY, "offline": pb.OFFLINE}
 
 
@@ -139,33 +140,17 @@ class SeatAdapter(pbg.SeatServiceServicer):
             events.put_nowait({"type": "closed"})
 
     async def _handle(self, seat_id: str, message: pb.SeatMessage) -> dict[str, Any]:
-        kind = message.WhichOneof("body")
-        if kind == "reassign":
-            return {"type": "moved", "moved": await self.gateway.reassign(
-                seat_id, message.reassign.case_id, message.reassign.seat_id)}
-        if kind == "take_back":
-            return {"type": "moved",
-                    "moved": await self.gateway.take_back(seat_id, message.take_back.case_id)}
-        if kind == "view_board":
-            return {"type": "board", "board": await self.gateway.board(seat_id)}
-        if kind == "accept":
-            details = await self.gateway.accept(seat_id, message.accept.case_id)
-            return {"type": "assigned", "case": details}
-        if kind == "decline":
-            await self.gateway.decline(seat_id, message.decline.case_id)
-            return {"type": "revoked", "case_id": message.decline.case_id, "reason": "declined"}
-        if kind == "presence":
-            if message.presence.presence not in (pb.AVAILABLE, pb.AWAY):
-                raise InvalidRequest("presence must be AVAILABLE or AWAY")
-            away = message.presence.presence == pb.AWAY
-            await self.gateway.set_presence(seat_id, away)
-            return {"type": "presence", "away": away}
-        if kind == "decide":
-            d = message.decide
-            if d.verdict not in _VERDICTS:
-                raise InvalidRequest("decide needs a verdict: APPROVE, REJECT or RETURN")
-            update = await self.gateway.decide(seat_id, d.case_id, d.version,
-                                               _VERDICTS[d.verdict], d.reason_code,
-                                               d.reason_text, list(d.missing))
-            return {"type": "decided", "update": update}
-        raise InvalidRequest(f"unexpected message {kind or 'with no body'} on a seat stream")
+        kind = message.WhichOneof("body") or ""
+        body: Any = getattr(message, kind) if kind else None
+        fields: dict[str, Any] = {}
+        if kind in ("accept", "decline", "take_back"):
+            fields = {"case_id": body.case_id}
+        elif kind == "reassign":
+            fields = {"case_id": body.case_id, "seat_id": body.seat_id}
+        elif kind == "presence":
+            fields = {"presence": _CHOSEN_PRESENCE.get(body.presence, "")}
+        elif kind == "decide":
+            fields = {"case_id": body.case_id, "version": body.version,
+                      "verdict": _VERDICTS.get(body.verdict, ""), "reason_code": body.reason_code,
+                      "reason_text": body.reason_text, "missing": list(body.missing)}
+        return await seat_actions.act(self.gateway, seat_id, kind, fields)

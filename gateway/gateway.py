@@ -22,7 +22,7 @@ from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
 from foureyes.actors.hosts import Peers, register_gateway, unregister_gateway
 from foureyes.actors.shards import shard_of
-from foureyes.errors import InvalidRequest, PermissionDenied, Unauthenticated, Unavailable
+from foureyes.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated, Unavailable
 from foureyes.gateway.events import SHUTTING_DOWN, EventStreams
 from foureyes.gateway.evidence import Evidence
 from foureyes.gateway.metrics import Metrics
@@ -347,7 +347,8 @@ class Gateway:
             sla_seconds=d.sla_seconds, category=d.scene.category,
             scene={"id": d.scene.id, "name": d.scene.name, "category": d.scene.category,
                    "business_type": d.scene.business_type,
-                   "review_points": list(d.review_points)},
+                   "review_points": list(d.review_points),
+                   "reject_reasons": [{"code": c, "text": t} for c, t in d.scene.reject_reasons]},
             images=d.images.to_dict() if d.images else None,
             fired=[{"id": f.id, "reason": f.reason} for f in d.fired],
             rules_version=d.rules_version, created_at=time.time(),
@@ -537,6 +538,21 @@ class Gateway:
     async def board(self, supervisor_id: str) -> dict[str, Any]:
         board: dict[str, Any] = await self.peers.dispatcher().ask("board", supervisor_id)
         return board
+
+    async def history(self, seat_id: str, case_id: str) -> list[dict[str, Any]]:
+        """The case's events, for a seat connected here that has been offered the case (or a
+        supervisor's): what happened before, e.g. the first approver's decision."""
+        session = self.seats.get(seat_id)
+        if session is None:
+            raise PermissionDenied(f"seat {seat_id} is not connected")
+        host = self.case_hosts[shard_of(case_id, len(self.case_hosts))]
+        events: list[dict[str, Any]] = await host.events.remote(case_id)
+        if not events:
+            raise NotFound(f"no case {case_id}")
+        if not session[0].supervisor and not any(
+                e["data"].get("seat_id") == seat_id for e in events):
+            raise PermissionDenied(f"seat {seat_id} has not been offered case {case_id}")
+        return events
 
     async def decide(self, seat_id: str, case_id: str, version: int, verdict: Verdict,
                      reason_code: str, reason_text: str, missing: list[str]) -> dict[str, Any]:

@@ -40,7 +40,8 @@ _TRIGGER_KEYS = {"id", "description", "when", "outcome", "level", "approvers", "
                  "sla_seconds", "scene", "reason"}
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")  # as RuleBook renders them
 _SCENE_KEYS = {"id", "name", "category", "business_type", "channels", "images", "image_rules",
-               "review_points"}
+               "review_points", "reject_reasons"}
+REASON_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 class _LineDict(dict[str, Any]):
@@ -403,11 +404,20 @@ class _Builder:
                 points = []
             if not isinstance(item.get("category"), str):
                 self.error(file, item, sid, "a scene needs a category (the seat skill it routes to)")
+            reasons = item.get("reject_reasons", {})
+            if not isinstance(reasons, dict) or not all(
+                    isinstance(c, str) and REASON_CODE.fullmatch(c) and isinstance(t, str)
+                    for c, t in reasons.items()):
+                self.error(file, item, sid, "reject_reasons maps reason codes (capitals, digits, _) "
+                                            "to the text a seat is shown",
+                           key_line(item, "reject_reasons", 0))
+                reasons = {}
             self.rs.scenes[sid] = Scene(
                 id=sid, name=str(item.get("name", sid)), category=str(item.get("category", "")),
                 business_type=str(item.get("business_type", "")),
                 channels=frozenset(channels if isinstance(channels, list) else ()) - frozenset(bad),
                 images=images, review_points=tuple(points),
+                reject_reasons=tuple(reasons.items()),
             )
             for rule in self._items(file, item.get("image_rules", []), "image_rules"):
                 bad_keys = self._unknown_keys(file, rule, {"id", "when", "require"})

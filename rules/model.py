@@ -58,6 +58,8 @@ class Scene:
     channels: frozenset[str]
     images: ImageNode | None
     review_points: tuple[str, ...]
+    # (code, text): the reasons a seat may reject with, offered as a list
+    reject_reasons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

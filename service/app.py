@@ -23,6 +23,8 @@ from foureyes.channel_adapters.images import ImageAdapter
 from foureyes.channel_adapters.reflection import enable_reflection
 from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
+from foureyes.console.app import Console
+from foureyes.console.server import ConsoleServer
 from foureyes.errors import FoureyesError
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
@@ -66,6 +68,7 @@ class Service:
         self._server: grpc.aio.Server | None = None
         self._http: Any = None
         self._health: Any = None
+        self.console: ConsoleServer | None = None
         # The cluster's key pair, new each start: the hosts get it from Ray with their other
         # constructor arguments, so it never travels over ZeroMQ.
         self.keys = WireKeys.generate()
@@ -73,6 +76,10 @@ class Service:
     @property
     def grpc_address(self) -> str:
         return f"{self.settings.host}:{self.grpc_port}"
+
+    @property
+    def console_url(self) -> str:
+        return self.console.url if self.console is not None else ""
 
     @property
     def metrics_url(self) -> str:
@@ -133,6 +140,12 @@ class Service:
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
+        # the console speaks TLS (and its cookie is Secure) wherever gRPC goes beyond loopback
+        own = self.credentials.tls
+        console_tls = None if _loopback(s.host) else (own.cert, own.key)
+        self.console = ConsoleServer(Console(self.gateway, secure=console_tls is not None).app(),
+                                     s.host, s.console_port, console_tls)
+        await self.console.start()
         settle_heap()
 
     def _initial_rules(self, registry: RuleRegistry) -> RuleBook:
@@ -171,6 +184,8 @@ class Service:
             await self._health.enter_graceful_shutdown()
         if getattr(self, "gateway", None) is not None:
             await self.gateway.drain(self.settings.stop_grace)
+        if self.console is not None:  # after the drain: its seats' decisions are answered too
+            await self.console.stop()
         if self._server is not None:
             await self._server.stop(grace=5)
         if getattr(self, "gateway", None) is not None:

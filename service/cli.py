@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="Prometheus /metrics port (default 9464; 0 picks one)")
     serve.add_argument("--feed-port", type=int,
                        help="ZeroMQ PUB port of the case event feed (default 9465; 0 picks one)")
+    serve.add_argument("--console-port", type=int,
+                       help="port of the web console for authorizers, supervisors and managers "
+                            "(default 8080; 0 picks one)")
     serve.add_argument("--data-dir", type=Path,
                        help="where the SQLite files live (default ./foureyes-data)")
     serve.add_argument("--rules", type=Path,
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_demo())
     settings = Settings.from_env(
         host=args.host, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
-        feed_port=args.feed_port,
+        feed_port=args.feed_port, console_port=args.console_port,
         data_dir=args.data_dir, rules=args.rules, ray_address=args.ray_address,
         case_shards=args.case_shards, customer_shards=args.customer_shards,
         offer_timeout=args.offer_timeout, case_expiry=args.case_expiry,
@@ -163,6 +166,7 @@ async def serve_until_stopped(settings: Settings) -> int:
         print(f"refused: {e}", file=sys.stderr)
         return 1
     print(f"gRPC: {service.grpc_address}", flush=True)
+    print(f"console: {service.console_url}", flush=True)
     print(f"metrics: {service.metrics_url}", flush=True)
     print(f"event feed: {service.gateway.feed.endpoint}", flush=True)
     print(f"rules: version {service.gateway.book.version} ({service.gateway.book.ruleset.source})",

@@ -38,8 +38,9 @@ async def review(seat: SeatClient, verdict: pb.Verdict, reason: str = "") -> str
 
 async def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="foureyes-demo-") as tmp:
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp),
-                                   offer_timeout=10, evidence_gate=False))  # no images here
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                                   data_dir=Path(tmp), offer_timeout=10,
+                                   evidence_gate=False))  # no images here
         print("starting a local service (Ray takes a few seconds) ...", flush=True)
         await service.start()
         print(f"gRPC: {service.grpc_address}\nmetrics: {service.metrics_url}")

@@ -16,6 +16,7 @@ class Settings:
     grpc_port: int = 50051
     metrics_port: int = 9464
     feed_port: int = 9465  # ZeroMQ PUB: every case event, for other bank systems
+    console_port: int = 8080  # the web console for seats, supervisors and managers
     data_dir: Path = Path("foureyes-data")
     rules: Path | None = None  # None: the version last published here, else the bundled rules
     ray_address: str = ""  # empty: start a local Ray

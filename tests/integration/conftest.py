@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from pathlib import Path
 
 import grpc
 import pytest
-import ray
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.security.directory import Operator
@@ -28,19 +26,13 @@ def _tokens_file(svc: Service) -> Path:
     return svc.settings.data_dir / "test-tokens.json"
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def start_service(ray_session, tmp_path):
     started: list[Service] = []
 
     async def start(data_dir: Path | None = None, **overrides) -> Service:
-        settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=data_dir or tmp_path / "data",
+        settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                            data_dir=data_dir or tmp_path / "data",
                             offer_timeout=overrides.pop("offer_timeout", 30.0),
                             stop_grace=overrides.pop("stop_grace", 2.0),
                             # most tests are not about evidence: their cases are queued at once

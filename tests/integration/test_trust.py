@@ -217,7 +217,7 @@ async def test_only_the_system_that_created_a_case_may_watch_cancel_or_supplemen
 
 async def test_listening_beyond_loopback_needs_the_bank_s_credentials(ray_session, tmp_path):
     with pytest.raises(InsecureBind, match="--tls-cert"):
-        await Service(Settings(host="0.0.0.0", grpc_port=0, metrics_port=0, feed_port=0,
+        await Service(Settings(host="0.0.0.0", grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
                                data_dir=tmp_path / "d")).start()
 
 
