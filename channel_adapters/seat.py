@@ -130,8 +130,7 @@ class SeatAdapter(pbg.SeatServiceServicer):
                     continue
                 case_id = getattr(getattr(message, kind), "case_id", "") if kind else ""
                 try:
-                    with self.gateway.seat_action():  # a stop waits for its answer
-                        events.put_nowait(await self._handle(seat_id, message))
+                    events.put_nowait(await self._handle(seat_id, message))
                 except FoureyesError as e:
                     code, text = status_of(e)
                     events.put_nowait({"type": "error", "case_id": case_id, "code": code.name,

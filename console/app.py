@@ -198,8 +198,8 @@ class Console:
     async def image(self, request: Request) -> Response:
         try:
             op, _ = self._operator(request, *SEAT_ROLES)
-            data, media_type = await images.image_for_seat(
-                self.gateway, self._own_seat(op), request.path_params["case_id"][:64],
+            data, media_type = await images.image_of_case(
+                self.gateway, op, request.path_params["case_id"][:64],
                 request.path_params["image_id"][:128])
         except FoureyesError as e:
             return _error(e)

@@ -1,18 +1,20 @@
-"""The seam for the case's images (issue "Evidence"): the console shows an image by asking the
-gateway for it as the seat that reviews the case. Until the gateway has image storage
-(`Gateway.image_for_seat(seat_id, case_id, image_id) -> (bytes, media type)`), every image
-is NOT_FOUND and the seat page shows "no images"."""
+"""A case's image for the console: read through the gateway's evidence store with the same
+access decision as `ImageService.GetImage` (the operator of the seat the case is offered to or
+in review at, or a supervisor or auditor; every read audited)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from foureyes.errors import NotFound
 from foureyes.gateway.gateway import Gateway
+from foureyes.security.directory import Operator
 
 
-async def image_for_seat(gateway: Gateway, seat_id: str, case_id: str, image_id: str
-                         ) -> tuple[bytes, str]:
-    fetch = getattr(gateway, "image_for_seat", None)
-    if fetch is None:
-        raise NotFound("this service keeps no images yet")
-    data, media_type = await fetch(seat_id, case_id, image_id)
-    return bytes(data), str(media_type)
+async def image_of_case(gateway: Gateway, operator: Operator, case_id: str, image_id: str
+                        ) -> tuple[bytes, str]:
+    image, chunks = await gateway.evidence.read_image(image_id, operator)
+    if image.case_id != case_id:  # the URL names the case: an image of another is not in it
+        raise NotFound(f"case {case_id} has no image {image_id}")
+    # a file read of up to the image limit (10 MB) stays off the loop that serves every seat
+    return await asyncio.to_thread(b"".join, chunks), image.content_type

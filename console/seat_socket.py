@@ -59,9 +59,10 @@ async def serve_seat(ws: WebSocket, gateway: Gateway, sessions: WebSessions) -> 
             event = await events.get()
             if event["type"] == "closed":
                 break
+            gateway.seat_told(login.seat_id, event)  # what the seat reviews, for a stop's drain
             await ws.send_text(json.dumps(event, ensure_ascii=False))
-        with contextlib.suppress(Exception):
-            await ws.close(CLOSED_BY_SERVER, "closed")
+        with contextlib.suppress(Exception):  # "shutting down" when the service stops
+            await ws.close(CLOSED_BY_SERVER, event.get("message", "closed"))
     except (WebSocketDisconnect, RuntimeError):
         pass  # the page went away
     finally:

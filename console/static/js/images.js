@@ -20,10 +20,9 @@ function show(caseId, image) {
   transform();
   const list = document.getElementById("evidence");
   list.replaceChildren();
-  const checks = image.checks || {};
-  for (const [name, value] of Object.entries(checks)) {
-    const ok = value === true || value === "ok" || value === "passed";
-    list.append(el("li", { class: ok ? "ok" : "flag", text: `${name}: ${value}` }));
+  // each finding of the evidence checks (reused, stale, uploader): {check, message}
+  for (const c of Array.isArray(image.checks) ? image.checks : []) {
+    list.append(el("li", { class: "flag", text: `${c.check}: ${c.message}` }));
   }
 }
 
