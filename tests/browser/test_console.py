@@ -10,7 +10,8 @@ from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 
 from tests.browser.conftest import screenshot_path, seat_page, signed_in
-from tests.integration.conftest import connect, enrol
+from tests.integration.conftest import connect, enrol, running
+from tests.integration.test_evidence import ID_FRONT, SLIP, picture, upload
 from tests.integration.test_seats import quick_sla_rules
 
 pytestmark = pytest.mark.browser
@@ -67,7 +68,6 @@ async def test_a_seat_gets_the_offer_live_ticks_every_point_and_approves(service
             assert await page.is_disabled("#approve")  # not before every point is ticked
             await points.nth(i).check()
         assert await page.is_enabled("#approve")
-        await page.screenshot(path=str(screenshot_path("seat-case.png")))
         await page.click("#approve")
         await page.wait_for_selector("#idle:not([hidden])")
         final = await final_state(channel, d.case_id)
@@ -76,6 +76,41 @@ async def test_a_seat_gets_the_offer_live_ticks_every_point_and_approves(service
         nxt = await pbg.TellerChannelStub(channel).Authorize(withdrawal("web-approve-2"))
         await offered(page, nxt.case_id)
     await page.context.close()
+
+
+async def test_a_case_with_images_is_offered_once_they_are_in_and_the_seat_sees_them(
+        start_service, browser):
+    async with running(start_service, evidence_gate=True) as (svc, channel):
+        page = await seat_page(browser, svc, "auth-img")
+        teller = pbg.TellerChannelStub(channel)
+        d = await teller.Authorize(withdrawal("web-images"))
+        front, slip = picture(11, size=(480, 300)), picture(12, "PNG", size=(480, 300))
+        await upload(channel, d.case_id, ID_FRONT, front)
+        assert not await page.is_visible("#offer")  # the gate: not offered while a slip lacks
+        await upload(channel, d.case_id, SLIP, slip, content_type="image/png")
+        await offered(page, d.case_id)
+        await page.click("#accept")
+        await page.wait_for_selector(f"#case[data-case-id='{d.case_id}']:not([hidden])")
+        assert not await page.is_visible("#no-images")
+        thumbs = page.locator("#thumbs .thumb")
+        assert await thumbs.count() == 2
+        await thumbs.nth(1).click()  # the slip, full size in the viewer
+        await page.wait_for_function(
+            "() => { const i = document.getElementById('image');"
+            " return !i.hidden && i.naturalWidth === 480; }")
+        # the bytes the page is served are the original's, byte for byte
+        src = await page.get_attribute("#image", "src")
+        served = await page.evaluate(
+            "async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer()))", src)
+        assert bytes(served) == slip
+        points = page.locator("#points input.point")
+        for i in range(await points.count()):
+            await points.nth(i).check()
+        await page.screenshot(path=str(screenshot_path("seat-case.png")))
+        await page.click("#approve")
+        await page.wait_for_selector("#idle:not([hidden])")
+        assert (await final_state(channel, d.case_id)).state == pb.APPROVED
+        await page.context.close()
 
 
 async def test_keyboard_rejects_with_a_reason_code_from_the_rules(service, browser):
