@@ -36,7 +36,9 @@ class ServiceProcess:
         address = ray.get_runtime_context().gcs_address
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "foureyes.service.cli", "serve", "--grpc-port", str(self.port),
-             "--metrics-port", "0", "--feed-port", "0", "--data-dir", str(self.data_dir),
+             "--metrics-port", "0", "--feed-port", "0", "--console-port", "0",
+             # not about evidence: cases are queued at once, as in tests/integration/conftest.py
+             "--no-evidence-gate", "--data-dir", str(self.data_dir),
              "--ray-address", address, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
