@@ -2,6 +2,7 @@
 belongs to one session, and a seat's actions are checked before they reach the gateway."""
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -53,7 +54,12 @@ def test_the_csrf_token_belongs_to_one_session(tmp_path):
 
 
 class _NoGateway:
-    """Refused actions never reach the gateway: any call is a failure of the test."""
+    """Refused actions never reach the gateway: any call but the stop's count of actions
+    under way is a failure of the test."""
+
+    @contextlib.contextmanager
+    def seat_action(self):
+        yield
 
     def __getattr__(self, name):
         raise AssertionError(f"the gateway was called ({name}) for a refused action")
