@@ -26,6 +26,7 @@ CODES: list[tuple[type[errors.FoureyesError], grpc.StatusCode]] = [
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.Tampered, grpc.StatusCode.DATA_LOSS),
 ]
 REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 _DECODE_LOG_SECONDS = 10.0  # one log line per this many seconds for undecodable payloads

@@ -16,3 +16,4 @@ class GatewaySettings:
     case_shards: int
     customer_shards: int
     seat_heartbeat_timeout: float
+    keys_dir: Path | None = None  # the keys of the data at rest (security/keys.py)

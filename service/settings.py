@@ -8,6 +8,7 @@ from pathlib import Path
 
 from foureyes.gateway.settings import GatewaySettings
 from foureyes.security.credentials import CredentialFiles
+from foureyes.security.keys import default_keys_dir
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,18 @@ class Settings:
     idp_issuer: str = ""
     idp_audience: str = "foureyes"
     session_ttl: float = 3600.0  # seconds an operator's session lasts
+    # the keys of the data at rest; None: <data-dir>.keys beside the data directory
+    keys_dir: Path | None = None
+    accept_tampered: bool = False  # serve shards whose audit chain does not verify (audited)
     instance: str = field(default="", compare=False)  # names this run's Ray actors
 
     def credential_files(self) -> CredentialFiles:
         return CredentialFiles(self.tls_cert, self.tls_key, self.tls_ca, self.systems,
                                self.operators, self.idp_keys, self.idp_issuer, self.idp_audience,
                                self.session_ttl)
+
+    def keys_path(self) -> Path:
+        return self.keys_dir or default_keys_dir(self.data_dir)
 
     def wire_host(self) -> str:
         """Where actor hosts bind their wire: loopback when this service runs its own Ray on
@@ -51,7 +58,8 @@ class Settings:
 
     def gateway(self) -> GatewaySettings:
         return GatewaySettings(self.host, self.feed_port, self.data_dir, self.case_shards,
-                               self.customer_shards, self.seat_heartbeat_timeout)
+                               self.customer_shards, self.seat_heartbeat_timeout,
+                               self.keys_path())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -78,4 +86,4 @@ def _convert(name: str, raw: str) -> object:
     return raw
 
 
-_PATHS = {"rules", "tls_cert", "tls_key", "tls_ca", "systems", "operators", "idp_keys"}
+_PATHS = {"keys_dir", "rules", "tls_cert", "tls_key", "tls_ca", "systems", "operators", "idp_keys"}

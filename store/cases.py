@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from foureyes.errors import Tampered
+from foureyes.store.case_seal import CaseSeal
 from foureyes.store.database import Database, Statement
+from foureyes.store.sealing import AtRest
 
 CASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -34,8 +37,12 @@ CREATE TABLE IF NOT EXISTS case_events (
 class CaseStore:
     """Cases as an append-only event journal plus a current-state row per case."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True)
+    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+        """`at_rest`: the keys; personal fields are sealed and every event chained
+        (store/case_seal.py)."""
+        self.seal = CaseSeal.of(path.stem, at_rest)
+        self.tampered: list[str] = []  # open cases refused on load
+        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True, chain=self.seal.chain)
 
     async def open(self) -> None:
         await self.db.open()
@@ -43,7 +50,8 @@ class CaseStore:
     async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Each change is (current-state row, event); all land in one grouped commit. A row
         (Case.to_row) has case_id, state, version, open and `doc`, the case document as JSON."""
-        await self.db.write(self.statements(changes))
+        sealed = [self.seal.sealed(row, event) for row, event in changes]
+        await self.db.write(self.statements(sealed), [self.seal.cover(r, e) for r, e in sealed])
 
     @staticmethod
     def statements(changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> list[Statement]:
@@ -66,12 +74,19 @@ class CaseStore:
         return statements
 
     async def open_cases(self) -> list[dict[str, Any]]:
-        rows = await self.db.read("SELECT doc FROM cases WHERE open = 1")
-        return [json.loads(r[0]) for r in rows]
+        """The open cases the audit chain vouches for; the others are named in `tampered`."""
+        docs = []
+        for cid, state, version, is_open, doc in await self.db.read(
+                "SELECT case_id, state, version, open, doc FROM cases WHERE open = 1"):
+            try:
+                docs.append(self.seal.opened(self.db, cid, doc, (state, version, bool(is_open))))
+            except Tampered as e:
+                self.tampered.append(str(e))
+        return docs
 
     def get(self, case_id: str) -> dict[str, Any] | None:
         rows = self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return self.seal.opened(self.db, case_id, rows[0][0]) if rows else None
 
     def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -80,14 +95,15 @@ class CaseStore:
             rows = self.db.look_up(
                 f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
                 chunk)
-            found.update((cid, json.loads(doc)) for cid, doc in rows)
+            found.update((cid, self.seal.opened(self.db, cid, doc)) for cid, doc in rows)
         return found
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
         rows = await self.db.read(
             "SELECT version, at, kind, state, data FROM case_events WHERE case_id = ? ORDER BY version",
             (case_id,))
-        return [{"version": v, "at": at, "kind": k, "state": s, "data": json.loads(d)}
+        return [{"version": v, "at": at, "kind": k, "state": s,
+                 "data": self.seal.opened_data(case_id, json.loads(d))}
                 for v, at, k, s, d in rows]
 
     async def close(self) -> None:

@@ -1,0 +1,81 @@
+"""What the case journal does to each row on the way in and out: personal fields sealed
+(store/sealing.py), each event chained (store/chain.py), and on the way out the current-state
+row checked against the chain, so an edited `cases` row is refused, never served.
+
+Sealed: the spec's customer id and account, and the free texts (reason, note) of the state
+and of the events. The rest (state, version, channel, outlet, scene, amounts) stays clear:
+the statistics read it with json_extract (store/rollup.py), and it names no person.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from foureyes.errors import Tampered
+from foureyes.store.chain import Chain, Cover, digest, link, text_digest
+from foureyes.store.database import Database
+from foureyes.store.sealing import AtRest, Sealer
+
+SPEC_FIELDS = ("customer_id", "account_masked")
+STATE_FIELDS = ("reason_text",)
+EVENT_FIELDS = ("reason_text", "reason", "note")
+
+
+def event_digest(case_id: str, version: int, at: float, kind: str, state: str, data: str) -> str:
+    """The digest a chain entry holds of a `case_events` row (its columns as stored)."""
+    return digest(case_id, version, at, kind, state, data)
+
+
+class CaseSeal:
+    def __init__(self, sealer: Sealer, chain: Chain) -> None:
+        self.sealer = sealer
+        self.chain = chain
+
+    @classmethod
+    def of(cls, name: str, at_rest: AtRest | None) -> CaseSeal:
+        """`at_rest` None: the development keys (a store on its own, in a unit test)."""
+        keys = at_rest or AtRest.development()
+        return cls(keys.sealer, Chain(name, keys.chain_key))
+
+    def sealed(self, row: dict[str, Any], event: dict[str, Any]
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+        cid = row["case_id"]
+        doc = json.loads(row["doc"])
+        doc = self.sealer.seal_fields(doc, STATE_FIELDS, cid)
+        doc["spec"] = self.sealer.seal_fields(doc["spec"], SPEC_FIELDS, cid)
+        data = self.sealer.seal_fields(event.get("data", {}), EVENT_FIELDS, cid)
+        return ({**row, "doc": json.dumps(doc, ensure_ascii=False)}, {**event, "data": data})
+
+    @staticmethod
+    def cover(row: dict[str, Any], event: dict[str, Any]) -> Cover:
+        cid = row["case_id"]
+        data = json.dumps(event.get("data", {}), ensure_ascii=False)  # as CaseStore stores it
+        return Cover("case", (event_digest(cid, event["version"], event["at"], event["kind"],
+                                           event["state"], data), text_digest(row["doc"])),
+                     cid, event["version"])
+
+    def opened(self, db: Database, case_id: str, doc_text: str,
+               columns: tuple[str, int, bool] | None = None) -> dict[str, Any]:
+        """The stored document, once the chain vouches for it, with its fields opened."""
+        rows = db.look_up("SELECT version, body, prev, hash, mac FROM chain WHERE subject = ? "
+                          "ORDER BY version DESC LIMIT 1", (case_id,))
+        if not rows:
+            raise Tampered(f"case {case_id}: its current-state row has no entry in the audit "
+                           f"chain of {db.path.name} (inserted outside foureyes)")
+        version, body, prev, h, mac = rows[0]
+        doc = json.loads(doc_text)
+        if columns is not None and columns != (doc["state"], doc["version"], doc["open"]):
+            doc = {}  # the clear columns were edited: refused below like the document
+        if (link(prev, body) != h or not self.chain.mac_ok(h, mac)
+                or json.loads(body)["d"][1] != text_digest(doc_text)
+                or doc.get("version") != version):
+            raise Tampered(f"case {case_id}: its current-state row does not match the audit "
+                           f"chain of {db.path.name} (changed outside foureyes); run "
+                           f"`foureyes audit verify`")
+        doc = self.sealer.open_fields(doc, STATE_FIELDS, case_id)
+        doc["spec"] = self.sealer.open_fields(doc["spec"], SPEC_FIELDS, case_id)
+        return doc
+
+    def opened_data(self, case_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return self.sealer.open_fields(data, EVENT_FIELDS, case_id)
