@@ -11,7 +11,8 @@ import logging
 import re
 from typing import Any
 
-_NUMBER = re.compile(r"\d[\d -]{4,}\d[Xx]?")
+# not inside a word, a hex digest or a decimal number (timestamps, hashes stay readable)
+_NUMBER = re.compile(r"(?<![\w.])\d[\d -]{4,}\d[Xx]?(?![\w.])")
 
 
 def _hide(m: re.Match[str]) -> str:

@@ -30,6 +30,7 @@ from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
 from foureyes.errors import FoureyesError, Tampered
 from foureyes.gateway.gateway import Gateway
+from foureyes.masking import mask_logs
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
 from foureyes.messaging.keys import WireKeys
@@ -86,6 +87,7 @@ class Service:
         return f"http://{self.settings.host}:{self.metrics_port}/metrics"
 
     async def start(self) -> None:
+        mask_logs()  # this process's log lines leave with personal numbers masked
         s = self.settings
         cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
         s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
