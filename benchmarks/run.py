@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, dispatch, rules, seats, stats
+from foureyes.benchmarks import at_rest, auth, bare, dispatch, rules, seats, stats
 from foureyes.benchmarks.load import Access, run_in_child
 from foureyes.security.directory import Operator
 from foureyes.security.tls import ensure_dev_tls
@@ -35,7 +35,7 @@ from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats")
+SCENARIOS = ("rules", "dispatch", "at_rest", "fast", "cases", "seats", "stats")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -82,6 +82,8 @@ async def main(args: argparse.Namespace) -> None:
         print()
     if "dispatch" in only:
         print(f"(e) {await dispatch.table()}\n")
+    if "at_rest" in only:
+        print(f"(g) {at_rest.table()}\n")
     if "stats" in only:
         await asyncio.to_thread(stats.main, args.days, args.per_day, None, args.stats_chart)
         print()

@@ -31,6 +31,9 @@ class CaseSeal:
     def __init__(self, sealer: Sealer, chain: Chain) -> None:
         self.sealer = sealer
         self.chain = chain
+        # case id -> (the clear start of its documents, up to the state; the same sealed):
+        # the spec never changes, and serializing it again was most of a transition's cost
+        self._specs: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def of(cls, name: str, at_rest: AtRest | None) -> CaseSeal:
@@ -41,11 +44,28 @@ class CaseSeal:
     def sealed(self, row: dict[str, Any], event: dict[str, Any]
                ) -> tuple[dict[str, Any], dict[str, Any]]:
         cid = row["case_id"]
-        doc = json.loads(row["doc"])
-        doc = self.sealer.seal_fields(doc, STATE_FIELDS, cid)
-        doc["spec"] = self.sealer.seal_fields(doc["spec"], SPEC_FIELDS, cid)
+        text: str = row["doc"]
         data = self.sealer.seal_fields(event.get("data", {}), EVENT_FIELDS, cid)
-        return ({**row, "doc": json.dumps(doc, ensure_ascii=False)}, {**event, "data": data})
+        known = self._specs.get(cid)
+        if known is not None and text.startswith(known[0]):
+            # Case.to_row writes '{"spec": <spec>, <state...>}': only the state is new
+            state = self.sealer.seal_fields(json.loads("{" + text[len(known[0]):]),
+                                            STATE_FIELDS, cid)
+            doc_text = known[1] + json.dumps(state, ensure_ascii=False)[1:]
+        else:
+            doc = json.loads(text)
+            spec_text = json.dumps(doc.pop("spec"), ensure_ascii=False)
+            spec = self.sealer.seal_fields(json.loads(spec_text), SPEC_FIELDS, cid)
+            sealed_spec = json.dumps(spec, ensure_ascii=False)
+            doc = self.sealer.seal_fields(doc, STATE_FIELDS, cid)
+            doc_text = f'{{"spec": {sealed_spec}, ' + json.dumps(doc, ensure_ascii=False)[1:]
+            if text.startswith(f'{{"spec": {spec_text}, '):
+                if len(self._specs) > 100_000:  # open cases are far fewer; never unbounded
+                    self._specs.clear()
+                self._specs[cid] = (f'{{"spec": {spec_text}, ', f'{{"spec": {sealed_spec}, ')
+        if not row.get("open", True):
+            self._specs.pop(cid, None)
+        return ({**row, "doc": doc_text}, {**event, "data": data})
 
     @staticmethod
     def cover(row: dict[str, Any], event: dict[str, Any]) -> Cover:

@@ -162,11 +162,19 @@ def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, lis
         return []
     found = []
     seen = set()
+    # the whole tables, or (a host's tail check) only the rows of the cases in the tail
+    subjects = sorted({cid for cid, _ in cases})
+    newest: dict[str, int] = {}
+    for cid, version in cases:
+        newest[cid] = max(newest.get(cid, 0), version)
+    where = "" if full else f" WHERE case_id IN ({','.join('?' * len(subjects))})"
+    args = () if full else subjects
     for cid, version, at, kind, state, data in conn.execute(
-            "SELECT case_id, version, at, kind, state, data FROM case_events ORDER BY rowid"):
+            "SELECT case_id, version, at, kind, state, data FROM case_events" + where
+            + " ORDER BY rowid", args):
         entry = cases.get((cid, version))
         if entry is None:
-            if full:
+            if full or version > newest.get(cid, 0):  # newer than its newest entry
                 found.append(f"case_events row (case {cid}, version {version}) has no chain "
                              f"entry (inserted)")
             continue
@@ -182,7 +190,7 @@ def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, lis
         if cid not in latest or latest[cid][0] < version:
             latest[cid] = (version, seq, d[1])
     for cid, state, version_col, open_col, doc in conn.execute(
-            "SELECT case_id, state, version, open, doc FROM cases"):
+            "SELECT case_id, state, version, open, doc FROM cases" + where, args):
         if cid not in latest:
             if full:
                 found.append(f"cases row of case {cid} has no chain entry (inserted)")
