@@ -172,7 +172,7 @@ def replay_cmd(args: argparse.Namespace) -> int:
     async def read() -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         for path in logs:
-            log = DecisionLog(path, AtRest.load(keys_dir))
+            log = DecisionLog(path, AtRest.load(keys_dir, create=False))
             await log.open()
             try:
                 records += await log.since(start, end)

@@ -117,7 +117,8 @@ class AtRest:
         return cls(Sealer({1: key("data")}, key("index")), key("chain"))
 
     @classmethod
-    def load(cls, keys_dir: Path) -> AtRest:
-        """The keys of `keys_dir` (made if missing); new data keys are picked up as added."""
-        ring = keys.ensure(keys_dir)
+    def load(cls, keys_dir: Path, create: bool = True) -> AtRest:
+        """The keys of `keys_dir` (made if missing, unless `create` is False: a command that
+        only reads must not make keys that open nothing); new data keys are picked up."""
+        ring = keys.ensure(keys_dir) if create else keys.load(keys_dir)
         return cls(Sealer(ring.data, ring.index, lambda: keys.load(keys_dir).data), ring.chain)
