@@ -60,7 +60,7 @@ def per_case(cases: int, protected: bool) -> float:
     for lifecycle in changes:
         if protected:
             sealed = [seal.sealed(row, event) for row, event in lifecycle]
-            rows, head = seal.chain.entries([seal.cover(r, e) for r, e in sealed])
+            _, head = seal.chain.entries([seal.cover(r, e) for r, e in sealed])
             seal.chain.advance(head)
             CaseStore.statements(sealed)
         else:
@@ -78,7 +78,7 @@ def per_decision(n: int, protected: bool) -> float:
                      ("channel", "transaction.code", "outlet.id") else v for k, v in FACTS.items()}
             row = (time.time(), "teller", keys.sealer.seal(f"k{i}"), "none", "", "", "v1",
                    "[]", json.dumps(facts, ensure_ascii=False))
-            rows, head = chain.entries([Cover("decision", (digest(*row),))])
+            _, head = chain.entries([Cover("decision", (digest(*row),))])
             chain.advance(head)
         else:
             row = (time.time(), "teller", f"k{i}", "none", "", "", "v1", "[]",

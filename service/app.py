@@ -30,9 +30,9 @@ from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
 from foureyes.errors import FoureyesError, Tampered
 from foureyes.gateway.gateway import Gateway
-from foureyes.masking import mask_logs
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
+from foureyes.masking import mask_logs
 from foureyes.messaging.keys import WireKeys
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
