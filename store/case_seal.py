@@ -97,5 +97,12 @@ class CaseSeal:
         doc["spec"] = self.sealer.open_fields(doc["spec"], SPEC_FIELDS, case_id)
         return doc
 
+    @staticmethod
+    def never_chained(db: Database, case_id: str) -> None:
+        """Raises Tampered if the chain knows the case whose current-state row is missing."""
+        if db.look_up("SELECT 1 FROM chain WHERE subject = ? LIMIT 1", (case_id,)):
+            raise Tampered(f"case {case_id}: its current-state row was deleted outside "
+                           f"foureyes (the audit chain of {db.path.name} holds its events)")
+
     def opened_data(self, case_id: str, data: dict[str, Any]) -> dict[str, Any]:
         return self.sealer.open_fields(data, EVENT_FIELDS, case_id)

@@ -86,7 +86,10 @@ class CaseStore:
 
     def get(self, case_id: str) -> dict[str, Any] | None:
         rows = self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
-        return self.seal.opened(self.db, case_id, rows[0][0]) if rows else None
+        if not rows:
+            self.seal.never_chained(self.db, case_id)  # a deleted row is not "no such case"
+            return None
+        return self.seal.opened(self.db, case_id, rows[0][0])
 
     def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

@@ -152,14 +152,25 @@ async def test_a_forged_current_state_is_never_served(dirs):
          "UPDATE cases SET state = 'APPROVED', doc = replace(doc, '\"REJECTED\"', '\"APPROVED\"') "
          "WHERE case_id = 'C1'",
          # a finished case reopened: only the columns edited
-         "UPDATE cases SET open = 1, state = 'QUEUED' WHERE case_id = 'C2'")
+         "UPDATE cases SET open = 1, state = 'QUEUED' WHERE case_id = 'C2'",
+         "INSERT INTO cases SELECT 'C3', state, version, open, updated_at, doc FROM cases "
+         "WHERE case_id = 'C0'")
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
     assert store.get("C0")["state"] == "REJECTED"
+    assert store.get("C9") is None  # never existed
+    with pytest.raises(Tampered, match="case C3"):  # a row copied in
+        store.get("C3")
     with pytest.raises(Tampered, match="case C1"):
         store.get("C1")
     assert await store.open_cases() == []
     assert "case C2" in store.tampered[0]
+    await store.close()
+    edit(data / "cases-0.sqlite", "DELETE FROM cases WHERE case_id = 'C0'")
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
+    await store.open()
+    with pytest.raises(Tampered, match="case C0: its current-state row was deleted"):
+        store.get("C0")
     await store.close()
 
 
