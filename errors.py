@@ -51,3 +51,8 @@ class RuleSetError(FoureyesError):
     def __init__(self, problems: list[RuleError]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class Tampered(FoureyesError):
+    """A stored record does not match the audit chain: it was changed outside foureyes
+    (DATA_LOSS). The forged state is never served."""

@@ -9,7 +9,6 @@ the case is put back as it was.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -281,7 +280,7 @@ class CaseShard:
             doc = row.pop("doc")
             summary = summaries.get(row["case_id"])
             if summary is None:
-                summary = summaries[row["case_id"]] = Case.from_doc(json.loads(doc)).summary()
+                summary = summaries[row["case_id"]] = Case.from_doc(doc).summary()
             events.append({**row, **summary, "shard": self.shard})
         return events, last
 

@@ -50,9 +50,10 @@ class CustomerShard:
         new = []
         results = []
         for o in batch:  # no await in here: the batch is one turn
-            added, totals = self.customers[o.customer_id].observe(o.key, now, o.counters, o.windows)
+            key = self.store.key_of(o.key)  # as stored: a retry after a restart counts once
+            added, totals = self.customers[o.customer_id].observe(key, now, o.counters, o.windows)
             if added:
-                new.append((o.customer_id, o.key, now, o.counters))
+                new.append((o.customer_id, key, now, o.counters))
             results.append(totals)
         if new:
             await self.store.record(new)

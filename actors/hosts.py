@@ -29,13 +29,16 @@ from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
 from foureyes.actors.heap import settle_heap
 from foureyes.actors.shards import actor_name, shard_of
-from foureyes.errors import FoureyesError, Unavailable
+from foureyes.errors import FoureyesError, Tampered, Unavailable
+from foureyes.masking import feed_view, mask_logs
 from foureyes.messaging.bus import Outbox
 from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.mailbox import LocalMailbox, Mailbox, Message, deliver
 from foureyes.messaging.wire import WireClient, WireServer
+from foureyes.store import chain_verify
 from foureyes.store.cases import CaseStore
 from foureyes.store.customers import CustomerStore
+from foureyes.store.sealing import AtRest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -239,6 +242,15 @@ class _Served:
 
 
 @dataclass(frozen=True)
+class AtRestSettings:
+    """Where the keys of the data at rest live, and whether a shard whose audit chain does not
+    verify is served anyway (the override, audited by the service)."""
+
+    keys_dir: str
+    accept_tampered: bool = False
+
+
+@dataclass(frozen=True)
 class DispatchSettings:
     """What case host 0 builds its dispatcher with (from Settings)."""
 
@@ -259,7 +271,12 @@ class CaseHost(_Served):
         "deliver": CASE_MESSAGES, "dispatch": DISPATCHER_MESSAGES}
 
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
-                 expire_after: float, dispatch: DispatchSettings, wire: WireSettings) -> None:
+                 expire_after: float, dispatch: DispatchSettings, wire: WireSettings,
+                 at_rest: AtRestSettings) -> None:
+        mask_logs()
+        self.at_rest = at_rest
+        self.findings: list[str] = []  # of the audit chain, found on start
+        self.refused = ""  # why this shard is not served
         self.expire_after = expire_after
         self.wire_settings = wire
         self.peers = Peers(instance, case_shards, wire.keys)
@@ -287,19 +304,48 @@ class CaseHost(_Served):
         settle_heap()
 
     async def _open(self) -> CaseShard:
-        store = CaseStore(self.path)
+        if self.refused:
+            raise Tampered(self.refused)
+        keys = AtRest.load(Path(self.at_rest.keys_dir))
+        store = CaseStore(self.path, keys)
         await store.open()
+        # The chain's tail and every open case's current-state row are checked before the
+        # shard serves (recover reads them through the chain): a forged row is never served.
+        self.findings = [str(f) for f in chain_verify.verify_file(
+            self.path, keys.chain_key, tail=chain_verify.TAIL)]
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after,
                           self._push, self.shard_number)
-        count = await shard.recover()
+        count = await shard.recover() if not self.findings else 0
+        self.findings += store.tampered
+        if self.findings and not self.at_rest.accept_tampered:
+            await store.close()
+            self.refused = (f"{self.path.name} is not served: its audit chain does not verify: "
+                            f"{self.findings[0]} (run `foureyes audit verify`; "
+                            f"--accept-tampered serves it anyway, audited)")
+            log.error("%s", self.refused)
+            raise Tampered(self.refused)
+        if self.findings:
+            log.warning("%s served although its audit chain does not verify "
+                        "(--accept-tampered): %s", self.path.name, "; ".join(self.findings))
+            if not count:
+                count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)
         return shard
 
     async def _get(self) -> CaseShard:
+        if self.refused:
+            raise Tampered(self.refused)
         return await self._shard.get()
 
+    async def integrity(self) -> list[str]:
+        """What the start-up check of the audit chain found (served under the override, or
+        the reason the shard is refused)."""
+        with contextlib.suppress(Tampered):
+            await self._get()
+        return [self.refused] if self.refused else list(self.findings)
+
     def _publish(self, update: dict[str, Any], event: dict[str, Any]) -> None:
-        self.outbox.send_case(update, event)
+        self.outbox.send_case(update, feed_view(event))  # the feed leaves the bank's systems
 
     def _push(self, gateway_id: str, seat_id: str, message: dict[str, Any]) -> None:
         """To the seat's gateway; to every gateway when that is not known ("")."""
@@ -381,7 +427,8 @@ class CaseHost(_Served):
 
     async def journal(self, after: int, kinds: list[str], limit: int
                       ) -> tuple[list[dict[str, Any]], int]:
-        return await (await self._get()).journal(after, kinds, min(limit, 5000))
+        events, last = await (await self._get()).journal(after, kinds, min(limit, 5000))
+        return [feed_view(e) for e in events], last  # masked, as the live feed
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
         return await (await self._get()).store.events(case_id)
@@ -401,14 +448,17 @@ class CaseHost(_Served):
 class CustomerHost(_Served):
     WIRE_CALLS = frozenset({"observe"})
 
-    def __init__(self, shard: int, data_dir: str, wire: WireSettings) -> None:
+    def __init__(self, shard: int, data_dir: str, wire: WireSettings,
+                 at_rest: AtRestSettings) -> None:
+        mask_logs()
+        self.at_rest = at_rest
         self.wire_settings = wire
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
         settle_heap()
 
     async def _open(self) -> CustomerShard:
-        store = CustomerStore(self.path)
+        store = CustomerStore(self.path, AtRest.load(Path(self.at_rest.keys_dir)))
         await store.open()
         return CustomerShard(store)
 

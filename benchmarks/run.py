@@ -34,14 +34,26 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks import auth, bare, console_seats, dispatch, feed, rules, seats, stats, upload
+from foureyes.benchmarks import (
+    at_rest,
+    auth,
+    bare,
+    console_seats,
+    dispatch,
+    feed,
+    rules,
+    seats,
+    stats,
+    upload,
+)
 from foureyes.benchmarks.load import Access, enrol, run_in_child
 from foureyes.security.tls import ensure_dev_tls
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "fast", "cases", "seats", "stats", "feed", "upload", "console")
+SCENARIOS = ("rules", "dispatch", "at_rest", "fast", "cases", "seats", "stats", "feed", "upload",
+             "console")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -80,6 +92,8 @@ async def main(args: argparse.Namespace) -> None:
         print()
     if "dispatch" in only:
         print(f"(e) {await dispatch.table()}\n")
+    if "at_rest" in only:
+        print(f"(g) {at_rest.table()}\n")
     if "stats" in only:
         await asyncio.to_thread(stats.main, args.days, args.per_day, None, args.stats_chart)
         print()

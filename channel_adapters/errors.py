@@ -27,6 +27,7 @@ CODES: list[tuple[type[errors.FoureyesError], grpc.StatusCode]] = [
     (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Tampered, grpc.StatusCode.DATA_LOSS),
 ]
 REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 _DECODE_LOG_SECONDS = 10.0  # one log line per this many seconds for undecodable payloads

@@ -37,7 +37,9 @@ from foureyes.rules.model import Decision, Outcome
 from foureyes.security.directory import Operator
 from foureyes.security.guard import Guard
 from foureyes.store.audit_log import AuditLog
+from foureyes.store.chain import CHECKPOINT_SECONDS, signed_heads
 from foureyes.store.decisions import DecisionLog
+from foureyes.store.sealing import AtRest
 from foureyes.store.stats import Report
 
 log = logging.getLogger(__name__)
@@ -128,8 +130,10 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 
 class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
-                 metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys) -> None:
-        """`keys`: the cluster's key pair, for the wire to the hosts and the inbox."""
+                 metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys,
+                 at_rest: AtRest | None = None) -> None:
+        """`keys`: the cluster's key pair, for the wire to the hosts and the inbox; `at_rest`:
+        the keys of the data at rest (personal fields sealed, the audit chain signed)."""
         self.settings = settings
         self.instance = instance
         self.keys = keys
@@ -138,7 +142,8 @@ class Gateway:
         self.metrics = metrics
         self.guard = guard
         self.audit = audit
-        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite")
+        self.at_rest = at_rest
+        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite", at_rest)
         # the roll-up of requests by branch asks the rules active now for an outlet's units
         self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
         self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book)
@@ -178,6 +183,22 @@ class Gateway:
         register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
         await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
+        self._tasks.append(asyncio.create_task(self._checkpoints()))
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The signed heads of this gateway's chains (decision log, audit log), put on the
+        feed: another system keeps them, and `foureyes audit verify --checkpoint` compares."""
+        chains = [c for c in (self.decisions.db.chain, self.audit.db.chain) if c is not None]
+        heads = {c.name: (c.seq, c.head) for c in chains}
+        cp = signed_heads(heads, chains[0].key) if chains else {}
+        if cp:
+            self.feed.publish_checkpoint(cp)
+        return cp
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            self.checkpoint()
 
     async def _heartbeat(self) -> None:
         seats = [{"seat_id": s.seat_id, "operator_id": s.operator_id, "level": s.level,
@@ -291,9 +312,10 @@ class Gateway:
         for seat_id in list(self.seats):
             await self.close_seat(seat_id)
         await self.inbox.close()
-        self.feed.close()
         await self.decisions.close()
         await self.audit.close()
+        self.checkpoint()  # the heads as they are at shutdown
+        self.feed.close()
         await self.stats.close()
         await self.evidence.close()
 

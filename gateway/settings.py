@@ -30,3 +30,4 @@ class GatewaySettings:
     customer_shards: int
     seat_heartbeat_timeout: float
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    keys_dir: Path | None = None  # the keys of the data at rest (security/keys.py)

@@ -118,6 +118,11 @@ class Feed:
         except zmq.Again:
             log.warning("feed: dropped an event (subscribers too slow)")
 
+    def publish_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A signed checkpoint of audit chain heads (store/chain.py), topic `audit.checkpoint`:
+        a subscriber keeps them elsewhere, to compare with `foureyes audit verify`."""
+        self.publish(b"audit.checkpoint", _json(checkpoint))
+
     def close(self) -> None:
         self._sock.close()
 

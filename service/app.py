@@ -12,7 +12,14 @@ from typing import Any
 import grpc
 import ray
 from foureyes.actors.heap import settle_heap
-from foureyes.actors.hosts import HOST_OPTIONS, CaseHost, CustomerHost, DispatchSettings, WireSettings
+from foureyes.actors.hosts import (
+    HOST_OPTIONS,
+    AtRestSettings,
+    CaseHost,
+    CustomerHost,
+    DispatchSettings,
+    WireSettings,
+)
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.auth import AuthAdapter
@@ -25,10 +32,11 @@ from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
 from foureyes.console.app import Console
 from foureyes.console.server import ConsoleServer
-from foureyes.errors import FoureyesError
+from foureyes.errors import FoureyesError, Tampered
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
+from foureyes.masking import mask_logs
 from foureyes.messaging.keys import WireKeys
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
@@ -37,6 +45,7 @@ from foureyes.security.guard import Guard
 from foureyes.service.settings import Settings
 from foureyes.store import layout
 from foureyes.store.audit_log import AuditLog
+from foureyes.store.sealing import AtRest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
@@ -64,6 +73,8 @@ class Service:
         self.grpc_port = 0
         self.metrics_port = 0
         self._hosts: list[Any] = []
+        self.integrity: dict[int, list[str]] = {}  # case shard -> what its chain check found
+        self.refused: set[int] = set()
         self._own_ray = False
         self._server: grpc.aio.Server | None = None
         self._http: Any = None
@@ -86,6 +97,7 @@ class Service:
         return f"http://{self.settings.host}:{self.metrics_port}/metrics"
 
     async def start(self) -> None:
+        mask_logs()  # this process's log lines leave with personal numbers masked
         s = self.settings
         cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
         s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
@@ -102,13 +114,19 @@ class Service:
             ray.init(address=s.ray_address or None, include_dashboard=False,
                      logging_level=logging.WARNING, configure_logging=False)
             self._own_ray = True
-        await self._start_hosts()
+        self.at_rest = AtRest.load(s.keys_path())  # made on first start, outside the data dir
+        refused = await self._start_hosts()
         self.metrics = Metrics()
-        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite")
+        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite", self.at_rest)
         guard = Guard(self.credentials, audit.record)
         self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
-                               self.keys)
+                               self.keys, self.at_rest)
         await self.gateway.start()
+        for shard, findings in self.integrity.items():
+            for finding in findings:  # the override is audited, finding by finding
+                audit.record("tampered-served" if s.accept_tampered else "tampered-refused",
+                             f"cases-{shard}", "override" if s.accept_tampered else "refused",
+                             finding)
 
         def failed(method: str, code: str, message: str) -> None:
             self.metrics.failures.labels(method, code).inc()
@@ -135,8 +153,13 @@ class Service:
         self.grpc_port = server.add_secure_port(
             f"{s.host}:{s.grpc_port}", grpc.ssl_server_credentials([tls.server_pair()]))
         await server.start()
+        status = health_pb2.HealthCheckResponse
         for name in ("", *services):
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await health_servicer.set(name, status.NOT_SERVING if refused else status.SERVING)
+        for shard in range(s.case_shards):  # one health name per case shard
+            await health_servicer.set(f"foureyes.shard.cases-{shard}",
+                                      status.NOT_SERVING if shard in refused else status.SERVING)
+        self.refused = refused
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
@@ -158,7 +181,8 @@ class Service:
             return registry.load(registry.active_version)
         return registry.publish_dir(DEFAULT_RULES, "bundled rules at first start")
 
-    async def _start_hosts(self) -> None:
+    async def _start_hosts(self) -> set[int]:
+        """The case shards refused because their audit chain does not verify."""
         s = self.settings
         data = str(s.data_dir)
         # @ray.remote classes are untyped to mypy: reach their .options through Any
@@ -166,15 +190,28 @@ class Service:
         dispatch = DispatchSettings(s.offer_timeout, s.bar_own_outlet, s.escalate_after,
                                     s.review_grace)
         wire = WireSettings(self.keys, s.wire_host())
+        at_rest = AtRestSettings(str(s.keys_path()), s.accept_tampered)
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
-                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire)
+                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire,
+                         at_rest)
                  for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
-                                          **HOST_OPTIONS).remote(i, data, wire)
+                                          **HOST_OPTIONS).remote(i, data, wire, at_rest)
                      for i in range(s.customer_shards)]
         self._hosts = [*cases, *customers]
-        # case hosts recover open cases and hand them to the dispatcher (in case host 0)
-        await asyncio.gather(*(h.ready.remote() for h in self._hosts))
+        # case hosts recover open cases and hand them to the dispatcher (in case host 0); one
+        # whose audit chain does not verify refuses (Tampered) and is not served
+        readiness = await asyncio.gather(*(h.ready.remote() for h in self._hosts),
+                                         return_exceptions=True)
+        for r in readiness:
+            if isinstance(r, BaseException) and not isinstance(r, Tampered):
+                raise r
+        found = await asyncio.gather(*(h.integrity.remote() for h in cases))
+        self.integrity = {i: f for i, f in enumerate(found) if f}
+        refused = {i for i, r in enumerate(readiness[:len(cases)]) if isinstance(r, Tampered)}
+        for i in refused:
+            log.error("NOT SERVING case shard %d: %s", i, self.integrity[i][0])
+        return refused
 
     async def stop(self) -> None:
         """Drain (Gateway.drain: no new requests or offers, reviews in progress decided

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, RuleSetError
-from foureyes.service import events_cli, images_cli, operators_cli, rules_cli, stats_cli
+from foureyes.masking import mask_logs
+from foureyes.service import audit_cli, events_cli, images_cli, operators_cli, rules_cli, stats_cli
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -109,17 +110,32 @@ def main(argv: list[str] | None = None) -> int:
     creds.add_argument("--session-ttl", type=float,
                        help="seconds an operator's session lasts (default 3600)")
 
+    rest = serve.add_argument_group(
+        "data at rest", "Personal fields are encrypted (AES-256-GCM) and every event, decision, "
+                        "sign-in and refusal is hash-chained; see README, Audit and encryption.")
+    rest.add_argument("--keys-dir", type=Path,
+                      help="the data keys and the chain key (default <data-dir>.keys beside the "
+                           "data directory, made on first start; keep it off the data disk)")
+    rest.add_argument("--accept-tampered", action="store_true",
+                      help="serve case shards whose audit chain does not verify (each finding "
+                           "is written to the audit log); without it such a shard is refused "
+                           "and health says NOT_SERVING")
+
     sub.add_parser("demo", help="start a service on free ports, drive teller, self-service and "
                                 "mobile requests and a simulated seat, print what happened")
 
     rules_cli.add_parser(sub)
     operators_cli.add_parser(sub)
+    audit_cli.add_parser(sub)
     stats_cli.add_parser(sub)
     events_cli.add_parser(sub)
     images_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mask_logs()  # no ID, card or phone number leaves in a log line
+    if args.command in ("audit", "keys"):
+        return audit_cli.run(args)
     if args.command == "rules":
         return rules_cli.run(args)
     if args.command == "operators":
@@ -148,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         idp_audience=args.idp_audience, session_ttl=args.session_ttl,
         evidence_gate=args.evidence_gate, max_image_mb=args.max_image_mb,
         max_video_mb=args.max_video_mb, max_case_mb=args.max_case_mb,
-        stale_image_days=args.stale_image_days)
+        stale_image_days=args.stale_image_days, keys_dir=args.keys_dir,
+        accept_tampered=args.accept_tampered or None)
     return asyncio.run(serve_until_stopped(settings))
 
 

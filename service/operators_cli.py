@@ -14,8 +14,10 @@ from typing import Any
 
 from foureyes.errors import FoureyesError
 from foureyes.security.directory import ROLES, Operator, OperatorDirectory, new_password
+from foureyes.security.keys import default_keys_dir
 from foureyes.service.rules_cli import password_of
 from foureyes.store.audit_log import AuditLog
+from foureyes.store.sealing import AtRest
 
 
 def add_parser(sub: Any) -> None:
@@ -110,7 +112,7 @@ def _change(directory: OperatorDirectory, args: argparse.Namespace) -> str:
 
 def _audit(data_dir: Path, actor: str, event: str, outcome: str, detail: str) -> None:
     async def write() -> None:
-        log = AuditLog(data_dir / "audit-cli.sqlite")
+        log = AuditLog(data_dir / "audit-cli.sqlite", AtRest.load(default_keys_dir(data_dir)))
         await log.open()
         log.record(event, actor, outcome, detail)
         await log.close()

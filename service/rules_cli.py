@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import FoureyesError, RuleError, RuleSetError
+from foureyes.masking import mask_text
 from foureyes.rules import files, testing
 from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.rules.explain import explain
@@ -50,6 +51,8 @@ def add_parser(sub: Any) -> None:
     rp.add_argument("--until", help="end date or time (default: now)")
     rp.add_argument("--data-dir", type=Path, default=Path("foureyes-data"),
                     help="the service's data directory (default ./foureyes-data)")
+    rp.add_argument("--keys-dir", type=Path,
+                    help="the keys that open the logs' sealed facts (default <data-dir>.keys)")
     rp.add_argument("--show", type=int, default=20, help="how many flipped requests to list")
     pub = rs.add_parser("publish", help="propose DIR to a running service (all-or-nothing); a "
                                         "rule_approver makes it active with `rules approve`")
@@ -140,7 +143,7 @@ def explain_cmd(args: argparse.Namespace) -> int:
     facts = files.read_yaml(args.facts)
     if not isinstance(facts, dict):
         raise RuleSetError([RuleError(str(args.facts), 1, "", "facts must be a mapping")])
-    print("\n".join(explain(book, facts)))
+    print(mask_text("\n".join(explain(book, facts))))  # a card number shows its last 4 only
     return 0
 
 
@@ -153,7 +156,9 @@ def _moment(text: str) -> float:
 
 
 def replay_cmd(args: argparse.Namespace) -> int:
+    from foureyes.security.keys import default_keys_dir
     from foureyes.store.decisions import DecisionLog
+    from foureyes.store.sealing import AtRest
 
     book = RuleBook.load(args.dir)
     start = _moment(args.since)
@@ -162,10 +167,12 @@ def replay_cmd(args: argparse.Namespace) -> int:
     if not logs:
         raise FoureyesError(f"no decision logs (decisions-*.sqlite) in {args.data_dir}")
 
+    keys_dir = args.keys_dir or default_keys_dir(args.data_dir)
+
     async def read() -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         for path in logs:
-            log = DecisionLog(path)
+            log = DecisionLog(path, AtRest.load(keys_dir, create=False))
             await log.open()
             try:
                 records += await log.since(start, end)
@@ -175,7 +182,7 @@ def replay_cmd(args: argparse.Namespace) -> int:
 
     records = asyncio.run(read())
     print(f"read {len(records)} decisions from {len(logs)} log(s) in {args.data_dir}", flush=True)
-    print("\n".join(format_report(replay(book, records), args.show)))
+    print(mask_text("\n".join(format_report(replay(book, records), args.show))))
     return 0
 
 

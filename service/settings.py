@@ -8,6 +8,7 @@ from pathlib import Path
 
 from foureyes.gateway.settings import MB, EvidenceSettings, GatewaySettings
 from foureyes.security.credentials import CredentialFiles
+from foureyes.security.keys import default_keys_dir
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,18 @@ class Settings:
     max_video_mb: float = 100.0
     max_case_mb: float = 200.0  # every image of one case
     stale_image_days: float = 30.0  # a picture captured this long before its case is flagged
+    # the keys of the data at rest; None: <data-dir>.keys beside the data directory
+    keys_dir: Path | None = None
+    accept_tampered: bool = False  # serve shards whose audit chain does not verify (audited)
     instance: str = field(default="", compare=False)  # names this run's Ray actors
 
     def credential_files(self) -> CredentialFiles:
         return CredentialFiles(self.tls_cert, self.tls_key, self.tls_ca, self.systems,
                                self.operators, self.idp_keys, self.idp_issuer, self.idp_audience,
                                self.session_ttl)
+
+    def keys_path(self) -> Path:
+        return self.keys_dir or default_keys_dir(self.data_dir)
 
     def wire_host(self) -> str:
         """Where actor hosts bind their wire: loopback when this service runs its own Ray on
@@ -62,7 +69,8 @@ class Settings:
                                EvidenceSettings(self.evidence_gate, int(self.max_image_mb * MB),
                                                 int(self.max_video_mb * MB),
                                                 int(self.max_case_mb * MB),
-                                                self.stale_image_days * 86400.0))
+                                                self.stale_image_days * 86400.0),
+                               self.keys_path())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -89,4 +97,4 @@ def _convert(name: str, raw: str) -> object:
     return raw
 
 
-_PATHS = {"rules", "tls_cert", "tls_key", "tls_ca", "systems", "operators", "idp_keys"}
+_PATHS = {"keys_dir", "rules", "tls_cert", "tls_key", "tls_ca", "systems", "operators", "idp_keys"}

@@ -1,7 +1,7 @@
 """Who did what, and what was refused: sign-ins, refused calls, rule proposals and approvals.
 
-One row per event, written behind the answer. (A tamper-evident chain over these rows is the
-audit journal's job; this is the record it will chain.)"""
+One row per event, written behind the answer, each chained (store/chain.py) in the same
+transaction. The detail (a refusal's message may quote what the caller sent) is sealed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.store.behind import WrittenBehind
+from foureyes.store.chain import Chain
 from foureyes.store.database import Database
+from foureyes.store.sealing import AtRest
 
 AUDIT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -25,16 +27,20 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 
 
 class AuditLog(WrittenBehind):
-    def __init__(self, path: Path) -> None:
-        super().__init__(Database(path, AUDIT_SCHEMA),
-                         "INSERT INTO audit (at, event, actor, outcome, detail) VALUES (?, ?, ?, ?, ?)")
+    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+        keys = at_rest or AtRest.development()
+        self.sealer = keys.sealer
+        super().__init__(Database(path, AUDIT_SCHEMA, chain=Chain(path.stem, keys.chain_key)),
+                         "INSERT INTO audit (at, event, actor, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+                         "audit")
 
     def record(self, event: str, actor: str, outcome: str, detail: str) -> None:
-        self.append((time.time(), event, actor[:200], outcome, detail[:2000]))
+        self.append((time.time(), event, actor[:200], outcome,
+                     self.sealer.seal(detail[:2000])))
 
     async def since(self, start: float) -> list[dict[str, Any]]:
         await self.settle()
         rows = await self.db.read("SELECT at, event, actor, outcome, detail FROM audit "
                                   "WHERE at >= ? ORDER BY at", (start,))
-        return [{"at": at, "event": e, "actor": a, "outcome": o, "detail": d}
+        return [{"at": at, "event": e, "actor": a, "outcome": o, "detail": self.sealer.open(d)}
                 for at, e, a, o, d in rows]

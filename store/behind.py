@@ -1,20 +1,25 @@
 """Rows written behind the answer: appended in memory, committed in a batch every
-FLUSH_SECONDS. For records nobody waits for; a crash loses at most the last batch."""
+FLUSH_SECONDS. For records nobody waits for; a crash loses at most the last batch.
+
+With a chain (`kind`), each row gets its chain entry in the same batch's transaction: the
+chain costs no commit of its own."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from foureyes.store.chain import Cover, digest
 from foureyes.store.database import Database
 
 FLUSH_SECONDS = 0.1
 
 
 class WrittenBehind:
-    def __init__(self, db: Database, insert: str) -> None:
+    def __init__(self, db: Database, insert: str, kind: str = "") -> None:
         self.db = db
         self._insert = insert
+        self._kind = kind
         self._rows: list[tuple[Any, ...]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -33,7 +38,9 @@ class WrittenBehind:
     async def flush(self) -> None:
         rows, self._rows = self._rows, []
         if rows:
-            await self.db.write([(self._insert, row) for row in rows])
+            covers = ([Cover(self._kind, (digest(*row),)) for row in rows]
+                      if self.db.chain is not None else None)
+            await self.db.write([(self._insert, row) for row in rows], covers)
 
     async def settle(self) -> None:
         """Every row appended so far is committed (also those a flush has taken and not yet

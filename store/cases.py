@@ -15,7 +15,10 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from foureyes.errors import Tampered
+from foureyes.store.case_seal import CaseSeal
 from foureyes.store.database import Database, Statement
+from foureyes.store.sealing import AtRest
 
 CASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -42,8 +45,12 @@ CREATE TABLE IF NOT EXISTS case_events (
 class CaseStore:
     """Cases as an append-only event journal plus a current-state row per case."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True)
+    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+        """`at_rest`: the keys; personal fields are sealed and every event chained
+        (store/case_seal.py)."""
+        self.seal = CaseSeal.of(path.stem, at_rest)
+        self.tampered: list[str] = []  # open cases refused on load
+        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True, chain=self.seal.chain)
         self.last_seq = 0  # the sequence number handed to the latest event
 
     async def open(self) -> None:
@@ -58,7 +65,8 @@ class CaseStore:
         for _, event in changes:
             self.last_seq += 1
             event["seq"] = self.last_seq
-        await self.db.write(self.statements(changes))
+        sealed = [self.seal.sealed(row, event) for row, event in changes]
+        await self.db.write(self.statements(sealed), [self.seal.cover(r, e) for r, e in sealed])
 
     @staticmethod
     def statements(changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> list[Statement]:
@@ -82,12 +90,22 @@ class CaseStore:
         return statements
 
     async def open_cases(self) -> list[dict[str, Any]]:
-        rows = await self.db.read("SELECT doc FROM cases WHERE open = 1")
-        return [json.loads(r[0]) for r in rows]
+        """The open cases the audit chain vouches for; the others are named in `tampered`."""
+        docs = []
+        for cid, state, version, is_open, doc in await self.db.read(
+                "SELECT case_id, state, version, open, doc FROM cases WHERE open = 1"):
+            try:
+                docs.append(self.seal.opened(self.db, cid, doc, (state, version, bool(is_open))))
+            except Tampered as e:
+                self.tampered.append(str(e))
+        return docs
 
     def get(self, case_id: str) -> dict[str, Any] | None:
         rows = self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
-        return json.loads(rows[0][0]) if rows else None
+        if not rows:
+            self.seal.never_chained(self.db, case_id)  # a deleted row is not "no such case"
+            return None
+        return self.seal.opened(self.db, case_id, rows[0][0])
 
     def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -96,30 +114,36 @@ class CaseStore:
             rows = self.db.look_up(
                 f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
                 chunk)
-            found.update((cid, json.loads(doc)) for cid, doc in rows)
+            found.update((cid, self.seal.opened(self.db, cid, doc)) for cid, doc in rows)
         return found
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
         rows = await self.db.read(
             "SELECT version, at, kind, state, data FROM case_events WHERE case_id = ? ORDER BY version",
             (case_id,))
-        return [{"version": v, "at": at, "kind": k, "state": s, "data": json.loads(d)}
+        return [{"version": v, "at": at, "kind": k, "state": s,
+                 "data": self.seal.opened_data(case_id, json.loads(d))}
                 for v, at, k, s, d in rows]
 
     async def journal(self, after: int, kinds: Collection[str] = (), limit: int = 1000
                       ) -> tuple[list[dict[str, Any]], int]:
         """Events after sequence number `after`, in order, at most `limit` rows scanned, with
-        each event's case document (`doc`, JSON); and the last sequence number scanned (a kind
-        filter may skip rows). Read on aiosqlite's thread: a replay must not hold up cases."""
+        each event's case document (`doc`, opened once the chain vouches for it); and the last
+        sequence number scanned (a kind filter may skip rows). Read on aiosqlite's thread: a
+        replay must not hold up cases."""
         rows = await self.db.read(
             "SELECT e.rowid, e.case_id, e.version, e.at, e.kind, e.state, e.data, c.doc "
             "FROM case_events e JOIN cases c ON c.case_id = e.case_id "
             "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit))
         last = rows[-1][0] if rows else after
         wanted = frozenset(kinds)
+        docs: dict[str, dict[str, Any]] = {}
+        for _, cid, *_, doc in rows:
+            if cid not in docs:
+                docs[cid] = self.seal.opened(self.db, cid, doc)
         return [{"seq": seq, "case_id": cid, "version": v, "at": at, "kind": k, "state": st,
-                 "data": json.loads(d), "doc": doc}
-                for seq, cid, v, at, k, st, d, doc in rows if not wanted or k in wanted], last
+                 "data": self.seal.opened_data(cid, json.loads(d)), "doc": docs[cid]}
+                for seq, cid, v, at, k, st, d, _ in rows if not wanted or k in wanted], last
 
     async def close(self) -> None:
         await self.db.close()

@@ -1,4 +1,7 @@
-"""Customers' recent transactions, for the rules' history counters."""
+"""Customers' recent transactions, for the rules' history counters.
+
+Stored under blind indexes (store/sealing.py): the customer id and the request key as their
+keyed hashes, so the file names no customer and a lookup by id still finds the rows."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from pathlib import Path
 
 from foureyes.store.database import Database
+from foureyes.store.sealing import AtRest
 
 CUSTOMER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_tx (
@@ -22,25 +26,31 @@ CREATE INDEX IF NOT EXISTS customer_tx_at ON customer_tx(customer_id, at);
 class CustomerStore:
     """Each customer's recent transactions, as far as the history counters need them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+        self.sealer = (at_rest or AtRest.development()).sealer
         self.db = Database(path, CUSTOMER_SCHEMA, commit_on_loop=True)
 
     async def open(self) -> None:
         await self.db.open()
 
+    def key_of(self, request_key: str) -> str:
+        """How a request key is kept (and compared, to count a retry once): blinded."""
+        return self.sealer.blind(request_key)
+
     async def record(self, rows: list[tuple[str, str, float, dict[str, float]]]) -> None:
         await self.db.write([(
             "INSERT OR IGNORE INTO customer_tx (customer_id, key, at, counters) VALUES (?, ?, ?, ?)",
-            (cid, key, at, json.dumps(counters)),
+            (self.sealer.blind(cid), key, at, json.dumps(counters)),
         ) for cid, key, at, counters in rows])
 
     async def since(self, customer_ids: list[str], since: float
                     ) -> list[tuple[str, str, float, dict[str, float]]]:
-        marks = ",".join("?" * len(customer_ids))
+        blinded = {self.sealer.blind(c): c for c in customer_ids}
+        marks = ",".join("?" * len(blinded))
         rows = await self.db.read(
             f"SELECT customer_id, key, at, counters FROM customer_tx "
-            f"WHERE customer_id IN ({marks}) AND at >= ? ORDER BY at", (*customer_ids, since))
-        return [(c, k, at, json.loads(js)) for c, k, at, js in rows]
+            f"WHERE customer_id IN ({marks}) AND at >= ? ORDER BY at", (*blinded, since))
+        return [(blinded[c], k, at, json.loads(js)) for c, k, at, js in rows]
 
     async def close(self) -> None:
         await self.db.close()

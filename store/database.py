@@ -18,6 +18,8 @@ gateway's loop serves every channel and seat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import Sequence
 from itertools import groupby
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from foureyes.store.chain import CHAIN_SCHEMA, INSERT, INSERT_CHECKPOINT, Chain, Cover
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -43,15 +46,20 @@ def _commit(conn: sqlite3.Connection, flat: list[Statement]) -> None:
 
 
 class Database:
-    def __init__(self, path: Path, schema: str, commit_on_loop: bool = False) -> None:
+    def __init__(self, path: Path, schema: str, commit_on_loop: bool = False,
+                 chain: Chain | None = None) -> None:
+        """`chain`: the audit chain of this file; each write's `covers` become its entries, in
+        the same transaction (store/chain.py)."""
         self.path = path
-        self._schema = schema
+        self._schema = schema + (CHAIN_SCHEMA if chain is not None else "")
+        self.chain = chain
         self._commit_on_loop = commit_on_loop
         self._conn: aiosqlite.Connection | None = None
         self._loop_conn: sqlite3.Connection | None = None  # commits and key lookups
-        self._pending: list[tuple[list[Statement], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[Statement], list[Cover], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0
+        self._force_checkpoint = False
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +67,17 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=FULL")
         await self._conn.executescript(self._schema)
+        # data files readable by the owner only: they hold the journals (personal fields are
+        # sealed, but the rest is the bank's too); the WAL and shm files follow the database's
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
+        if self.chain is not None:
+            async with self._conn.execute(
+                    "SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1") as cur:
+                last = await cur.fetchone()
+            if last is not None:
+                self.chain.resume(int(last[0]), str(last[1]))
         if self._commit_on_loop:
             self._loop_conn = sqlite3.connect(self.path, isolation_level=None)
             self._loop_conn.execute("PRAGMA synchronous=FULL")  # a setting per connection
@@ -69,10 +88,11 @@ class Database:
             raise RuntimeError(f"database {self.path} is not open")
         return self._conn
 
-    async def write(self, statements: list[Statement]) -> None:
-        """Return once the statements are committed and fsynced."""
+    async def write(self, statements: list[Statement], covers: list[Cover] | None = None) -> None:
+        """Return once the statements (and the chain entries covering them) are committed
+        and fsynced."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((statements, fut))
+        self._pending.append((statements, covers or [], fut))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         await fut
@@ -81,7 +101,9 @@ class Database:
         await asyncio.sleep(0)  # writes made in this turn of the loop join the first group
         while self._pending:
             batch, self._pending = self._pending, []
-            flat = [s for statements, _ in batch for s in statements]
+            flat = [s for statements, _, _ in batch for s in statements]
+            forced, self._force_checkpoint = self._force_checkpoint, False
+            head = self._chained(flat, [c for _, covers, _ in batch for c in covers], forced)
             try:
                 if self._loop_conn is not None:
                     _commit(self._loop_conn, flat)
@@ -91,14 +113,37 @@ class Database:
                     # loop. aiosqlite has no public call for this; its version is pinned.
                     await self.conn._execute(_commit, self.conn._conn, flat)  # type: ignore[no-untyped-call]
                 self.commits += 1
+                if head is not None and self.chain is not None:
+                    self.chain.advance(head)
             except Exception as e:  # rolled back; every waiter of this group learns of it
-                for _, fut in batch:
+                for _, _, fut in batch:
                     if not fut.done():
                         fut.set_exception(e)
                 continue
-            for _, fut in batch:
+            for _, _, fut in batch:
                 if not fut.done():
                     fut.set_result(None)
+
+    def _chained(self, flat: list[Statement], covers: list[Cover], forced: bool = False
+                 ) -> tuple[int, str] | None:
+        """Adds the chain's entries for `covers` (and a checkpoint when one is due) to the
+        group; the head they lead to, which becomes the chain's once committed."""
+        if self.chain is None:
+            return None
+        rows, head = self.chain.entries(covers)
+        flat.extend((INSERT, r) for r in rows)
+        if (forced and head[0]) or self.chain.checkpoint_due(head[0]):
+            flat.append((INSERT_CHECKPOINT, self.chain.checkpoint(*head)))
+        return head
+
+    async def checkpoint(self) -> None:
+        """A signed checkpoint of the chain's head now (on close, and on demand)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(([], [], fut))
+        self._force_checkpoint = True
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await fut
 
     async def read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.conn.execute(sql, args) as cur:
@@ -116,6 +161,8 @@ class Database:
     async def close(self) -> None:
         if self._writer is not None:
             await asyncio.gather(self._writer, return_exceptions=True)
+        if self.chain is not None and self._conn is not None and self.chain.seq:
+            await self.checkpoint()
         if self._loop_conn is not None:
             self._loop_conn.close()
             self._loop_conn = None

@@ -1,0 +1,95 @@
+"""`foureyes audit verify|checkpoint` and `foureyes keys rotate`: what an auditor and a key
+custodian run against a data directory (the service may be running or stopped)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from foureyes.errors import FoureyesError
+from foureyes.security import keys
+from foureyes.security.files import write_private
+from foureyes.store import chain_verify
+from foureyes.store.chain import heads_signed, signed_heads
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def dirs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, default=Path("foureyes-data"),
+                       help="the service's data directory (default ./foureyes-data)")
+        p.add_argument("--keys-dir", type=Path,
+                       help="its keys (default <data-dir>.keys beside it, or FOUREYES_KEYS_DIR)")
+
+    audit = sub.add_parser("audit", help="check the tamper-evident audit chains",
+                           description="Every case event, decision, sign-in, refusal and admin "
+                                       "action is chained per database file (SHA-256, signed "
+                                       "with HMAC under the chain key).")
+    a = audit.add_subparsers(dest="audit_command", required=True)
+    v = a.add_parser("verify", help="walk every chain, the rows it covers and its checkpoints; "
+                                    "name the first entry changed, deleted, inserted or "
+                                    "reordered per chain; exit 1 on any finding")
+    dirs(v)
+    v.add_argument("--checkpoint", type=Path,
+                   help="an exported checkpoint (`audit checkpoint --out`) to compare with")
+    c = a.add_parser("checkpoint", help="write a signed checkpoint of every chain's head, to "
+                                        "keep on another system")
+    dirs(c)
+    c.add_argument("--out", type=Path, required=True, help="the file to write (JSON)")
+    k = sub.add_parser("keys", help="the keys of the data at rest",
+                       description="Keys live outside the data directory, in <data-dir>.keys "
+                                   "(or --keys-dir), mode 0600.")
+    ks = k.add_subparsers(dest="keys_command", required=True)
+    r = ks.add_parser("rotate", help="add a data key: new rows are encrypted under it (running "
+                                     "hosts pick it up within seconds), old rows stay readable")
+    dirs(r)
+
+
+def _keys_dir(args: argparse.Namespace) -> Path:
+    return Path(args.keys_dir or keys.default_keys_dir(args.data_dir))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "keys":
+            new = keys.rotate(_keys_dir(args))
+            print(f"data key {new} added in {_keys_dir(args)}; new rows are encrypted under it")
+            return 0
+        ring = keys.load(_keys_dir(args))
+        if not args.data_dir.is_dir():
+            raise FoureyesError(f"no data directory {args.data_dir}")
+        files = chain_verify.chained_files(args.data_dir)
+        if args.audit_command == "checkpoint":
+            cp = signed_heads({p.stem: chain_verify.head(p) for p in files}, ring.chain)
+            write_private(args.out, (json.dumps(cp, indent=1) + "\n").encode())
+            print(f"checkpoint of {len(files)} chain(s) written to {args.out}")
+            return 0
+        return _verify(args, files, ring.chain)
+    except FoureyesError as e:
+        print(f"refused: {e}")
+        return 2
+
+
+def _verify(args: argparse.Namespace, files: list[Path], key: bytes) -> int:
+    exported: dict[str, dict[str, object]] = {}
+    problems = 0
+    if args.checkpoint:
+        cp = json.loads(args.checkpoint.read_text())
+        if not heads_signed(cp, key):
+            print(f"{args.checkpoint}: not signed by this chain key")
+            problems += 1
+        exported = cp.get("chains", {})
+        for name in sorted(set(exported) - {p.stem for p in files}):
+            print(f"{name}: the checkpoint names this chain; its database is missing")
+            problems += 1
+    for path in files:
+        findings = chain_verify.verify_file(path, key, exported=exported.get(path.stem))
+        seq, _ = chain_verify.head(path)
+        if findings:
+            problems += len(findings)
+            for f in findings:
+                print(f"{f.chain}: TAMPERED: {f.message}")
+        else:
+            print(f"{path.stem}: ok, {seq} entries")
+    print(f"{len(files)} chain(s), {problems} finding(s)")
+    return 1 if problems else 0

@@ -1,0 +1,204 @@
+"""`foureyes audit verify`: walk each database's audit chain, the rows it covers and its
+checkpoints, and name the first entry that was changed, deleted, inserted or reordered.
+
+Read with plain sqlite3 (a command-line walk, or a host's check of its tail before it serves).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foureyes.store.case_seal import event_digest
+from foureyes.store.chain import GENESIS, Chain, checkpoint_text, digest, link, text_digest
+
+TAIL = 200  # entries a host checks before it serves
+
+
+@dataclass(frozen=True)
+class Finding:
+    chain: str  # the database file's stem: cases-0, decisions-<gateway>, audit-<gateway>
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.chain}: {self.message}"
+
+
+# the covered tables of the written-behind logs, their columns in the order they were chained
+_ROWS = {"decision": ("decisions", "at, channel, request_key, outcome, scene, case_id, "
+                                   "rules_version, fired, facts"),
+         "audit": ("audit", "at, event, actor, outcome, detail")}
+
+
+@contextlib.contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def chained_files(data_dir: Path) -> list[Path]:
+    out = []
+    for path in sorted(data_dir.glob("*.sqlite")):
+        with _connect(path) as conn:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'chain'").fetchone():
+                out.append(path)
+    return out
+
+
+def head(path: Path) -> tuple[int, str]:
+    with _connect(path) as conn:
+        row = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def verify_file(path: Path, chain_key: bytes, tail: int | None = None,
+                exported: dict[str, Any] | None = None) -> list[Finding]:
+    """Findings, the first break of the chain first; `tail`: only the last entries (a host's
+    check on start); `exported`: a checkpoint file's head for this chain, to compare."""
+    name = path.stem
+    chain = Chain(name, chain_key)
+    found: list[str] = []
+    with _connect(path) as conn:
+        last = conn.execute("SELECT MAX(seq) FROM chain").fetchone()[0] or 0
+        start = max(0, last - tail) if tail is not None else 0
+        prev = GENESIS
+        if start:
+            row = conn.execute("SELECT hash FROM chain WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
+                               (start,)).fetchone()
+            prev = row[0] if row else GENESIS
+        entries = conn.execute("SELECT seq, subject, version, body, prev, hash, mac FROM chain "
+                               "WHERE seq > ? ORDER BY seq", (start,)).fetchall()
+        expected = start + 1
+        hashes: dict[int, str] = {}
+        good: list[tuple[int, dict[str, Any], str, int]] = []
+        for seq, subject, version, body, p, h, mac in entries:
+            if seq != expected:
+                found.append(f"entry {expected}" + (f" to {seq - 1}" if seq - 1 > expected else "")
+                             + f" deleted (entry {seq} follows entry {expected - 1})")
+                break
+            if p != prev:
+                found.append(f"entry {seq} does not follow entry {seq - 1}: reordered, inserted "
+                             f"or replaced")
+                break
+            if link(p, body) != h:
+                found.append(f"entry {seq} changed (its hash does not match its content)")
+                break
+            if not chain.mac_ok(h, mac):
+                found.append(f"entry {seq} not signed by the chain key: inserted or recomputed "
+                             f"outside foureyes")
+                break
+            parsed = json.loads(body)
+            if parsed.get("s", "") != subject or parsed.get("v", 0) != version:
+                found.append(f"entry {seq} changed (its subject or version columns)")
+                break
+            hashes[seq] = h
+            good.append((seq, parsed, subject, version))
+            prev, expected = h, seq + 1
+        found += _checkpoints(conn, name, chain, last, hashes, start, exported)
+        found += _covered(conn, good, full=tail is None)
+    return [Finding(name, m) for m in found]
+
+
+def _checkpoints(conn: sqlite3.Connection, name: str, chain: Chain, last: int,
+                 hashes: dict[int, str], start: int, exported: dict[str, Any] | None) -> list[str]:
+    found = []
+    marks = [(seq, at, h, mac, "checkpoint") for seq, at, h, mac in conn.execute(
+        "SELECT seq, at, head, mac FROM chain_checkpoints ORDER BY seq")]
+    if exported is not None:
+        marks.append((exported["seq"], exported.get("at", 0.0), exported["head"], "",
+                      "exported checkpoint"))
+    for seq, at, h, mac, what in marks:
+        if mac and not chain.mac_ok(checkpoint_text(name, seq, h, at), mac):
+            found.append(f"{what} at entry {seq} is not signed by the chain key (forged)")
+        elif seq > last:
+            found.append(f"entries {last + 1} to {seq} deleted ({what} signs entry {seq}, the "
+                         f"chain ends at {last})")
+        elif seq > start and seq in hashes and hashes[seq] != h:
+            found.append(f"entry {seq} differs from the {what} of that entry")
+    return found
+
+
+def _covered(conn: sqlite3.Connection, entries: list[tuple[int, dict[str, Any], str, int]],
+             full: bool) -> list[str]:
+    """The covered rows against the entries that verified."""
+    found: list[str] = []
+    cases = {(s, v): (seq, body["d"]) for seq, body, s, v in entries if body["k"] == "case"}
+    if cases or full:
+        found += _cases(conn, cases, full)
+    for kind, (table, columns) in _ROWS.items():
+        mine = [(seq, body["d"][0]) for seq, body, _, _ in entries if body["k"] == kind]
+        if not mine and not full:
+            continue
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+            continue
+        rows = conn.execute(f"SELECT rowid, {columns} FROM {table} ORDER BY rowid").fetchall()
+        if not full:
+            rows = rows[-len(mine):] if mine else []
+        for i in range(max(len(rows), len(mine))):
+            if i >= len(mine):
+                found.append(f"{table} row {rows[i][0]} has no chain entry (inserted)")
+                break
+            if i >= len(rows):
+                found.append(f"{table} row covered by entry {mine[i][0]} deleted")
+                break
+            if digest(*rows[i][1:]) != mine[i][1]:
+                found.append(f"{table} row {rows[i][0]} (entry {mine[i][0]}) changed, deleted or "
+                             f"inserted before it")
+                break
+    return found
+
+
+def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, list[str]]],
+           full: bool) -> list[str]:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'case_events'").fetchone():
+        return []
+    found = []
+    seen = set()
+    # the whole tables, or (a host's tail check) only the rows of the cases in the tail
+    subjects = sorted({cid for cid, _ in cases})
+    newest: dict[str, int] = {}
+    for cid, version in cases:
+        newest[cid] = max(newest.get(cid, 0), version)
+    where = "" if full else f" WHERE case_id IN ({','.join('?' * len(subjects))})"
+    args = () if full else subjects
+    for cid, version, at, kind, state, data in conn.execute(
+            "SELECT case_id, version, at, kind, state, data FROM case_events" + where
+            + " ORDER BY rowid", args):
+        entry = cases.get((cid, version))
+        if entry is None:
+            if full or version > newest.get(cid, 0):  # newer than its newest entry
+                found.append(f"case_events row (case {cid}, version {version}) has no chain "
+                             f"entry (inserted)")
+            continue
+        seen.add((cid, version))
+        if event_digest(cid, version, at, kind, state, data) != entry[1][0]:
+            found.append(f"case_events row (case {cid}, version {version}), entry {entry[0]}, "
+                         f"changed")
+    for (cid, version), (seq, _) in cases.items():
+        if (cid, version) not in seen:
+            found.append(f"case_events row (case {cid}, version {version}), entry {seq}, deleted")
+    latest: dict[str, tuple[int, int, str]] = {}
+    for (cid, version), (seq, d) in cases.items():
+        if cid not in latest or latest[cid][0] < version:
+            latest[cid] = (version, seq, d[1])
+    for cid, state, version_col, open_col, doc in conn.execute(
+            "SELECT case_id, state, version, open, doc FROM cases" + where, args):
+        if cid not in latest:
+            if full:
+                found.append(f"cases row of case {cid} has no chain entry (inserted)")
+            continue
+        version, seq, want = latest[cid]
+        parsed = json.loads(doc)
+        if text_digest(doc) != want or (state, version_col, bool(open_col)) != (
+                parsed.get("state"), parsed.get("version"), parsed.get("open")):
+            found.append(f"cases row of case {cid} changed (entry {seq}, version {version}, "
+                         f"holds another state)")
+    return found

@@ -1,0 +1,193 @@
+"""The audit chain: every tampering of a stopped data directory is named by `audit verify`,
+and a forged current-state row is refused, never served. Real SQLite files, real keys."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+
+import pytest
+from foureyes.actors.case import Case, Verdict
+from foureyes.errors import Tampered
+from foureyes.security import keys
+from foureyes.service.cli import main
+from foureyes.store.audit_log import AuditLog
+from foureyes.store.cases import CaseStore
+from foureyes.store.decisions import DecisionLog
+from foureyes.store.sealing import AtRest
+
+from tests.unit.specs import spec
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    return data, keys.default_keys_dir(data)
+
+
+async def fill(data, keys_dir, cases=3, first=0):
+    """Cases created, offered, reviewed and rejected; a decision and an audit record each."""
+    at_rest = AtRest.load(keys_dir)
+    store = CaseStore(data / "cases-0.sqlite", at_rest)
+    decisions = DecisionLog(data / "decisions-g.sqlite", at_rest)
+    audit = AuditLog(data / "audit-g.sqlite", at_rest)
+    for s in (store, decisions, audit):
+        await s.open()
+    for i in range(first, first + cases):
+        case = Case(spec(f"C{i}"))
+        for step in (case.create, lambda c=case: c.offer("s1"),
+                     lambda c=case: c.begin_review("s1", "auth-1"),
+                     lambda c=case: c.decide("s1", c.version, Verdict.REJECT, "R1", "no")):
+            event = step()
+            await store.save([(case.to_row(), event)])
+        decisions.record(1.0 + i, "teller", f"k{i}", "remote", "cash", f"C{i}", "v1", ["r"],
+                         {"customer.id": "cust", "transaction.code": "CASH"})
+        audit.record("seat-login", "auth-1", "ok", f"seat-{i}")
+    for s in (store, decisions, audit):
+        await s.close()
+
+
+def verify(capsys, data, *extra):
+    code = main(["audit", "verify", "--data-dir", str(data), *extra])
+    return code, capsys.readouterr().out
+
+
+def edit(path, *sql, wal=False):
+    """With `wal`, the change stays in the -wal file (the editing connection is left open, as
+    a crash or a copy of a live directory leaves it); the connection is returned."""
+    conn = sqlite3.connect(path)
+    if wal:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+    for s in sql:
+        conn.execute(s)
+    conn.commit()
+    if not wal:
+        conn.close()
+    return conn
+
+
+async def test_an_untouched_directory_verifies_and_files_are_private(dirs, capsys):
+    data, keys_dir = dirs
+    await fill(data, keys_dir)
+    code, out = verify(capsys, data)
+    assert code == 0, out
+    assert "cases-0: ok, 12 entries" in out and "decisions-g: ok, 3 entries" in out
+    for p in [*data.iterdir(), *keys_dir.iterdir()]:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    assert not keys_dir.is_relative_to(data)
+
+
+@pytest.mark.parametrize("sql, named", [
+    # a journal row changed (a reviewer's operator id rewritten)
+    (["UPDATE case_events SET data = replace(data, 'auth-1', 'auth-9') WHERE kind = 'review-started' "
+      "AND case_id = 'C1'"], "case_events row (case C1, version 3), entry 7, changed"),
+    # a journal row deleted
+    (["DELETE FROM case_events WHERE case_id = 'C2' AND version = 2"],
+     "case_events row (case C2, version 2), entry 10, deleted"),
+    # a journal row inserted
+    (["INSERT INTO case_events VALUES ('C0', 5, 9.0, 'approved', 'APPROVED', '{}')"],
+     "case_events row (case C0, version 5) has no chain entry (inserted)"),
+    # a chain entry changed, then one deleted, one appended, two swapped
+    (["UPDATE chain SET body = replace(body, '\"v\":2', '\"v\":3') WHERE seq = 6"], "entry 6 changed"),
+    (["DELETE FROM chain WHERE seq = 5"], "entry 5 deleted"),
+    (["INSERT INTO chain SELECT 13, subject, 5, body, hash, hash, mac FROM chain WHERE seq = 12"],
+     "entry 13 changed"),
+    (["UPDATE chain SET seq = -1 WHERE seq = 3", "UPDATE chain SET seq = 3 WHERE seq = 4",
+      "UPDATE chain SET seq = 4 WHERE seq = -1"], "entry 3 does not follow entry 2"),
+    # the tail cut off: the checkpoint written on close signs an entry that is gone
+    (["DELETE FROM chain WHERE seq > 10", "DELETE FROM case_events WHERE case_id = 'C2' AND version > 2"],
+     "entries 11 to 12 deleted"),
+    # a current-state row edited: a rejected case made approved
+    (["UPDATE cases SET state = 'APPROVED', doc = replace(doc, '\"REJECTED\"', '\"APPROVED\"') "
+      "WHERE case_id = 'C1'"], "cases row of case C1 changed"),
+])
+@pytest.mark.parametrize("wal", [False, True])
+async def test_each_tampering_of_the_case_journal_is_named(dirs, capsys, sql, named, wal):
+    data, keys_dir = dirs
+    await fill(data, keys_dir)
+    conn = edit(data / "cases-0.sqlite", *sql, wal=wal)
+    if wal:
+        assert (data / "cases-0.sqlite-wal").stat().st_size > 0
+    code, out = verify(capsys, data)
+    conn.close()
+    assert code == 1
+    assert f"cases-0: TAMPERED: {named}" in out, out
+    assert "decisions-g: ok" in out
+
+
+async def test_decision_and_audit_logs_are_chained_too(dirs, capsys):
+    data, keys_dir = dirs
+    await fill(data, keys_dir)
+    edit(data / "decisions-g.sqlite", "UPDATE decisions SET outcome = 'none' WHERE rowid = 2")
+    edit(data / "audit-g.sqlite", "DELETE FROM audit WHERE rowid = 1")
+    code, out = verify(capsys, data)
+    assert code == 1
+    assert "decisions-g: TAMPERED: decisions row 2 (entry 2) changed" in out
+    assert "audit-g: TAMPERED: audit row 2 (entry 1) changed, deleted or inserted before it" in out
+
+
+async def test_a_chain_recomputed_without_the_key_is_refused(dirs, capsys):
+    """Whoever can write the files can rehash a changed entry, but not sign it."""
+    from foureyes.store.chain import link
+
+    data, keys_dir = dirs
+    await fill(data, keys_dir, cases=1)
+    path = data / "cases-0.sqlite"
+    conn = sqlite3.connect(path)
+    prev, body = conn.execute("SELECT prev, body FROM chain WHERE seq = 4").fetchone()
+    forged = body.replace('"v":4', '"v":4 ')
+    conn.execute("UPDATE chain SET body = ?, hash = ? WHERE seq = 4", (forged, link(prev, forged)))
+    conn.commit()
+    conn.close()
+    code, out = verify(capsys, data)
+    assert code == 1 and "entry 4 not signed by the chain key" in out
+
+
+async def test_a_forged_current_state_is_never_served(dirs):
+    data, keys_dir = dirs
+    await fill(data, keys_dir)
+    edit(data / "cases-0.sqlite",
+         "UPDATE cases SET state = 'APPROVED', doc = replace(doc, '\"REJECTED\"', '\"APPROVED\"') "
+         "WHERE case_id = 'C1'",
+         # a finished case reopened: only the columns edited
+         "UPDATE cases SET open = 1, state = 'QUEUED' WHERE case_id = 'C2'",
+         "INSERT INTO cases SELECT 'C3', state, version, open, updated_at, doc FROM cases "
+         "WHERE case_id = 'C0'")
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
+    await store.open()
+    assert store.get("C0")["state"] == "REJECTED"
+    assert store.get("C9") is None  # never existed
+    with pytest.raises(Tampered, match="case C3"):  # a row copied in
+        store.get("C3")
+    with pytest.raises(Tampered, match="case C1"):
+        store.get("C1")
+    assert await store.open_cases() == []
+    assert "case C2" in store.tampered[0]
+    await store.close()
+    edit(data / "cases-0.sqlite", "DELETE FROM cases WHERE case_id = 'C0'")
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
+    await store.open()
+    with pytest.raises(Tampered, match="case C0: its current-state row was deleted"):
+        store.get("C0")
+    await store.close()
+
+
+async def test_an_exported_checkpoint_catches_a_rollback_of_the_whole_file(dirs, capsys, tmp_path):
+    data, keys_dir = dirs
+    await fill(data, keys_dir, cases=1)
+    backup = (data / "cases-0.sqlite").read_bytes()
+    await fill(data, keys_dir, cases=2, first=1)
+    out_file = tmp_path / "cp.json"
+    assert main(["audit", "checkpoint", "--data-dir", str(data), "--out", str(out_file)]) == 0
+    cp = json.loads(out_file.read_text())
+    assert cp["chains"]["cases-0"]["seq"] > 4 and cp["mac"]
+    capsys.readouterr()
+    (data / "cases-0.sqlite").write_bytes(backup)  # the file as it was, internally consistent
+    for suffix in ("-wal", "-shm"):
+        (data / f"cases-0.sqlite{suffix}").unlink(missing_ok=True)
+    code, out = verify(capsys, data)
+    assert code == 0  # alone, an older file is a valid chain ...
+    code, out = verify(capsys, data, "--checkpoint", str(out_file))
+    assert code == 1 and "cases-0: TAMPERED: entries 5 to" in out  # ... but not the exported one
