@@ -132,18 +132,18 @@ class CaseStore:
         sequence number scanned (a kind filter may skip rows). Read on aiosqlite's thread: a
         replay must not hold up cases."""
         rows = await self.db.read(
-            "SELECT e.rowid, e.case_id, e.version, e.at, e.kind, e.state, e.data, c.doc "
-            "FROM case_events e JOIN cases c ON c.case_id = e.case_id "
-            "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?", (after, limit))
+            "SELECT rowid, case_id, version, at, kind, state, data FROM case_events "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
         last = rows[-1][0] if rows else after
         wanted = frozenset(kinds)
-        docs: dict[str, dict[str, Any]] = {}
-        for _, cid, *_, doc in rows:
-            if cid not in docs:
-                docs[cid] = self.seal.opened(self.db, cid, doc)
+        # the documents are read on the loop, where commits run: a document and the chain entry
+        # that vouches for it are read between the same two commits (read on aiosqlite's thread,
+        # a commit could land between them and the pair would not match)
+        docs = self.get_many(sorted({r[1] for r in rows}))
         return [{"seq": seq, "case_id": cid, "version": v, "at": at, "kind": k, "state": st,
                  "data": self.seal.opened_data(cid, json.loads(d)), "doc": docs[cid]}
-                for seq, cid, v, at, k, st, d, _ in rows if not wanted or k in wanted], last
+                for seq, cid, v, at, k, st, d in rows
+                if cid in docs and (not wanted or k in wanted)], last
 
     async def close(self) -> None:
         await self.db.close()
