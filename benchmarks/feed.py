@@ -24,6 +24,7 @@ from foureyes.security.directory import Operator
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 from foureyes.store.cases import CaseStore
+from foureyes.store.sealing import AtRest
 
 AUDITOR = "bench-auditor"
 
@@ -39,9 +40,10 @@ def _spec(n: int) -> CaseSpec:
                     created_at=time.time())
 
 
-async def make_journal(path: Path, events: int) -> float:
-    """Returns the seconds it took."""
-    store = CaseStore(path)
+async def make_journal(path: Path, events: int, keys: AtRest) -> float:
+    """Returns the seconds it took. `keys`: the service's, or its start-up check of the audit
+    chain refuses the shard."""
+    store = CaseStore(path, keys)
     await store.open()
     started = time.perf_counter()
     changes: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -132,10 +134,11 @@ async def table(seconds: float, events: int) -> str:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        made = await make_journal(data / "cases-0.sqlite", events)
+        settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                            data_dir=data, case_shards=1, case_expiry=0)
+        made = await make_journal(data / "cases-0.sqlite", events, AtRest.load(settings.keys_path()))
         rows, scan_s = scan(data / "cases-0.sqlite")
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=data,
-                                   case_shards=1, case_expiry=0))
+        service = Service(settings)
         await service.start()
         try:
             service.credentials.directory.add(

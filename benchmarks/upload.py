@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from foureyes.benchmarks.load import Access
+from foureyes.benchmarks.load import Access, enrol
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
-from foureyes.security.directory import Operator
 from foureyes.service.app import Service
 from foureyes.service.client import image_chunks
 from foureyes.service.settings import Settings
@@ -192,15 +191,10 @@ def child(kind: str, *args: Any) -> dict[str, Any]:
 async def main(uploads: int, seconds: float) -> None:
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     with tempfile.TemporaryDirectory(dir=".") as tmp:  # the service's disk, not a tmpfs
-        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, data_dir=Path(tmp)))
+        service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
+                                   data_dir=Path(tmp)))
         await service.start()
-        passwords = {}
-        for i in range(SEATS):
-            op = f"bench-up-{i}"
-            passwords[op] = f"pw-{op}"
-            service.credentials.directory.add(
-                Operator(op, level=2, skills=("cash",), roles=frozenset({"authorizer"})),
-                passwords[op])
+        passwords = enrol(service, (("bench-up", SEATS),))
         access = Access(service.credentials.tls.ca_bytes(), service.credentials.new_tokens["teller"],
                         passwords)
         loop = asyncio.get_running_loop()

@@ -129,21 +129,21 @@ class CaseStore:
                       ) -> tuple[list[dict[str, Any]], int]:
         """Events after sequence number `after`, in order, at most `limit` rows scanned, with
         each event's case document (`doc`, opened once the chain vouches for it); and the last
-        sequence number scanned (a kind filter may skip rows). Read on aiosqlite's thread: a
-        replay must not hold up cases."""
+        sequence number scanned (a kind filter may skip rows). The events are read on
+        aiosqlite's thread: a replay must not hold up cases."""
         rows = await self.db.read(
             "SELECT rowid, case_id, version, at, kind, state, data FROM case_events "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
         last = rows[-1][0] if rows else after
         wanted = frozenset(kinds)
+        picked = [r for r in rows if not wanted or r[4] in wanted]
         # the documents are read on the loop, where commits run: a document and the chain entry
         # that vouches for it are read between the same two commits (read on aiosqlite's thread,
         # a commit could land between them and the pair would not match)
-        docs = self.get_many(sorted({r[1] for r in rows}))
+        docs = self.get_many(sorted({r[1] for r in picked}))
         return [{"seq": seq, "case_id": cid, "version": v, "at": at, "kind": k, "state": st,
                  "data": self.seal.opened_data(cid, json.loads(d)), "doc": docs[cid]}
-                for seq, cid, v, at, k, st, d in rows
-                if cid in docs and (not wanted or k in wanted)], last
+                for seq, cid, v, at, k, st, d in picked if cid in docs], last
 
     async def close(self) -> None:
         await self.db.close()
