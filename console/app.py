@@ -181,9 +181,11 @@ class Console:
             if action not in seat_actions.ACTIONS:
                 raise InvalidRequest(f"unknown action {action[:40]!r}")
             fields = await self._json(request)
-            event = await seat_actions.act(self.gateway, self._own_seat(op), action, fields)
+            seat_id = self._own_seat(op)
+            event = await seat_actions.act(self.gateway, seat_id, action, fields)
         except FoureyesError as e:
             return _error(e)
+        self.gateway.seat_told(seat_id, event)  # answered here, not on the seat's socket
         return JSONResponse(event)
 
     async def history(self, request: Request) -> Response:

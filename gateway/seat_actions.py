@@ -41,12 +41,10 @@ def _text(fields: dict[str, Any], key: str, limit: int = MAX_ID, required: bool 
 async def act(gateway: Gateway, seat_id: str, action: str, fields: dict[str, Any]
               ) -> dict[str, Any]:
     """Carry out one action of seat `seat_id`; returns the event that answers it. Whichever
-    edge the seat is on, a stop waits for the answer (Gateway.seat_action) and learns from it
-    what the seat reviews now (Gateway.seat_told)."""
+    edge the seat is on, a stop waits for the answer (Gateway.seat_action); the edge tells the
+    gateway when it has delivered it, as every push (Gateway.seat_told)."""
     with gateway.seat_action():
-        answer = await _act(gateway, seat_id, action, fields)
-    gateway.seat_told(seat_id, answer)
-    return answer
+        return await _act(gateway, seat_id, action, fields)
 
 
 async def _act(gateway: Gateway, seat_id: str, action: str, fields: dict[str, Any]
