@@ -133,7 +133,8 @@ async def table(seconds: float, events: int) -> str:
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
+        data = Path(tmp) / "data"  # its keys directory, data.keys, goes inside tmp too
+        data.mkdir()
         settings = Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
                             data_dir=data, case_shards=1, case_expiry=0)
         made = await make_journal(data / "cases-0.sqlite", events, AtRest.load(settings.keys_path()))

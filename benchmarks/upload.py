@@ -192,7 +192,7 @@ async def main(uploads: int, seconds: float) -> None:
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     with tempfile.TemporaryDirectory(dir=".") as tmp:  # the service's disk, not a tmpfs
         service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
-                                   data_dir=Path(tmp)))
+                                   data_dir=Path(tmp) / "data"))  # keys beside it, inside tmp
         await service.start()
         passwords = enrol(service, (("bench-up", SEATS),))
         access = Access(service.credentials.tls.ca_bytes(), service.credentials.new_tokens["teller"],
