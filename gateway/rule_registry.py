@@ -11,8 +11,9 @@ Layout in the data directory:
 Publishing is all-or-nothing: the candidate is loaded, validated and its tests run in a
 staging directory; only a set that passes is moved in. Over the API a set is only proposed;
 it becomes active when a second person, not the proposer, approves it (four eyes on rule
-changes). The set the service starts with (`--rules DIR`, or the bundled rules on a first
-start) is activated by whoever starts the service, and recorded as such.
+changes). Only the set a data directory first starts with (`--rules DIR`, or the bundled
+rules) is activated by whoever starts the service, and recorded as such; `--rules DIR` on a
+later start is a proposal like any other.
 """
 
 from __future__ import annotations
@@ -150,6 +151,16 @@ class RuleRegistry:
             return RuleBook.load(final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def propose_dir(self, directory: Path, comment: str, by: str) -> Activation | None:
+        """Propose the set in `directory`; None when it is the active version already or is
+        waiting for approval already (a restart with the same `--rules` proposes nothing)."""
+        book = self._store(contents(directory))
+        if book.version == self.active_version:
+            return None
+        if any(p.version == book.version for p in self.pending()):
+            return None
+        return self._propose(book, comment, by)
 
     def publish_dir(self, directory: Path, comment: str) -> RuleBook:
         return self.publish_files(contents(directory), comment)

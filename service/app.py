@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import ipaddress
 import logging
 import uuid
@@ -172,14 +173,24 @@ class Service:
         settle_heap()
 
     def _initial_rules(self, registry: RuleRegistry) -> RuleBook:
-        """`--rules DIR` is published and made active; without it the service resumes the
-        version last published here, or starts from the bundled rules."""
+        """The version last made active here; on a first start, `--rules DIR` or the bundled
+        rules. Once a data directory has an active version, `--rules DIR` only proposes DIR:
+        whoever can restart the service must not be able to change the rules alone, so it
+        waits for a rule approver as a PublishRules would."""
         rules = self.settings.rules
+        if not registry.active_version:
+            if rules is not None:
+                return registry.publish_dir(rules, f"--rules {rules} at first start")
+            return registry.publish_dir(DEFAULT_RULES, "bundled rules at first start")
+        active = registry.load(registry.active_version)
         if rules is not None:
-            return registry.publish_dir(rules, f"--rules {rules} at start")
-        if registry.active_version:
-            return registry.load(registry.active_version)
-        return registry.publish_dir(DEFAULT_RULES, "bundled rules at first start")
+            proposal = registry.propose_dir(rules, f"--rules {rules} at start", _starter())
+            if proposal is not None:
+                log.warning("rules in %s are version %s, proposed (not active): the service "
+                            "runs version %s until a rule approver other than %s runs "
+                            "`foureyes rules approve %s`", rules, proposal.version,
+                            active.version, proposal.proposed_by, proposal.version)
+        return active
 
     async def _start_hosts(self) -> set[int]:
         """The case shards refused because their audit chain does not verify."""
@@ -235,3 +246,9 @@ class Service:
         self._hosts = []
         if self._own_ray:
             ray.shutdown()
+
+
+def _starter() -> str:
+    """Who proposes a set given with `--rules` on a restart: the account that started it."""
+    return f"serve --rules ({getpass.getuser()})"
+

@@ -134,3 +134,24 @@ async def test_a_restart_keeps_the_published_version_and_replay_reads_the_decisi
     assert "teller r1: none -> remote/cash-withdrawal (cash-withdrawal-large)" in out.stdout
     cases = next(line for line in out.stdout.splitlines() if line.startswith("cases "))
     assert cases.split()[1:] == ["1", "3", "+2"]
+
+
+async def test_rules_given_at_a_restart_wait_for_a_second_person(start_service, tmp_path):
+    """Whoever can restart the service cannot change its rules alone: on a data directory
+    with an active version, `--rules DIR` is a proposal that a rule approver must approve."""
+    data, lowered = tmp_path / "data", candidate(tmp_path, 40000)
+    async with running(start_service, data_dir=data) as (svc, ch):
+        bundled = svc.gateway.book.version
+    async with running(start_service, data_dir=data, rules=lowered) as (svc, ch):
+        assert svc.gateway.book.version == bundled  # still the active one
+        proposed = RuleBook.load(lowered).version
+        assert [p.version for p in svc.gateway.registry.pending()] == [proposed]
+        decision = await pbg.TellerChannelStub(ch).Authorize(withdrawal("k1", "45000"))
+        assert decision.outcome == pb.NOT_REQUIRED  # 45,000 is under the bundled 50,000
+        approved = await pbg.AdminServiceStub(ch).ApproveRules(
+            pb.ApproveRulesRequest(version=proposed),
+            credentials=await operator_session(svc, ch, "approver-t", "rule_approver"))
+        assert approved.version == proposed == svc.gateway.book.version
+    async with running(start_service, data_dir=data, rules=lowered) as (svc, ch):
+        assert svc.gateway.book.version == proposed  # the same DIR again proposes nothing
+        assert svc.gateway.registry.pending() == []
