@@ -236,6 +236,10 @@ class _Served:
                                     self.WIRE_BATCHES)
         return self._wire.start(self.wire_settings.host or ray.util.get_node_ip_address())
 
+    async def dropped(self) -> int:
+        """Frames this host's wire dropped (undecodable, or naming what is not allowed)."""
+        return self._wire.dropped if self._wire is not None else 0
+
     def _close_wire(self) -> None:
         if self._wire is not None:
             self._wire.close()

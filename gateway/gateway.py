@@ -221,8 +221,16 @@ class Gateway:
                 stats = await asyncio.gather(*(h.stats.remote() for h in self.case_hosts))
                 self.metrics.set_stats(list(stats),
                                        await self.case_hosts[0].dispatch_stats.remote())
+                await self._count_drops()
             except Exception:  # a host restarting: the next beat re-attaches
                 log.warning("heartbeat to actor hosts failed", exc_info=True)
+
+    async def _count_drops(self) -> None:
+        hosts = {f"cases-{i}": h for i, h in enumerate(self.case_hosts)}
+        hosts.update({f"customers-{i}": self.peers.get("customers", i)
+                      for i in range(self.settings.customer_shards)})
+        counts = await asyncio.gather(*(h.dropped.remote() for h in hosts.values()))
+        self.metrics.set_dropped({"inbox": self.inbox.dropped, **dict(zip(hosts, counts, strict=True))})
 
     def _event(self, topic: bytes, payload: bytes) -> None:
         """A case event a host pushed: on the ZeroMQ feed as it came, and to Events streams."""

@@ -33,6 +33,12 @@ class Metrics:
         self.failures = Counter("foureyes_rpc_failures",
                                 "Calls that did not end OK, by method and gRPC status code",
                                 ["method", "code"], registry=self.registry)
+        # a gauge, not a counter: the counts live in the processes that drop (the hosts), and
+        # a host restarting starts again from 0 as a counter's process would
+        self.dropped = Gauge("foureyes_dropped_frames",
+                             "Frames a socket dropped since its process started (undecodable, "
+                             "unknown method, unauthenticated peer), by socket",
+                             ["socket"], registry=self.registry)
 
         self._categories: set[str] = set()
         # (channel, outcome) → its counter and histogram: `labels` takes a lock and builds a
@@ -64,3 +70,7 @@ class Metrics:
             self.oldest_wait.labels(category).set(q["oldest_wait_seconds"])
         for presence, n in dispatch.get("seats", {}).items():
             self.seats.labels(presence).set(n)
+
+    def set_dropped(self, by_socket: dict[str, int]) -> None:
+        for socket, n in by_socket.items():
+            self.dropped.labels(socket).set(n)

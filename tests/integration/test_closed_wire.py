@@ -81,3 +81,29 @@ async def test_forged_frames_to_a_case_host_and_the_inbox_are_dropped_with_no_ef
     assert cancelled.state == pb.CANCELLED
     for sock in dealers + pushes:
         sock.close()
+
+
+async def test_frames_a_keyed_peer_garbles_are_dropped_and_counted_in_metrics(service):
+    """CURVE keeps strangers out before any frame; what a peer with the key sends that does
+    not decode, or names a call not allowed, is dropped by the host and shows on /metrics."""
+    from foureyes.messaging.keys import connect_securely
+    from prometheus_client import generate_latest
+
+    s = service.settings
+    host = ray.get_actor(actor_name(s.instance, "cases", 0))
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    connect_securely(sock, service.keys)
+    sock.connect(await host.endpoint.remote())
+    for frames in ([b"r1", b"\xc1 not msgpack"], [b"r2", codec.encode(["exec", ["rm -rf /"]])],
+                   [b"r3", pickle.dumps(("deliver", ()), protocol=5)]):
+        sock.send_multipart(frames)
+    line = 'foureyes_dropped_frames{socket="cases-0"} 3.0'
+    for _ in range(40):  # the gateway reads the hosts' counts on its heartbeat (2 s)
+        metrics = generate_latest(service.metrics.registry).decode()
+        if line in metrics:
+            break
+        await asyncio.sleep(0.25)
+    assert line in metrics
+    assert 'foureyes_dropped_frames{socket="inbox"} 0.0' in metrics
+    sock.close()
