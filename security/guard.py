@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from foureyes.errors import FoureyesError, InvalidRequest, Unauthenticated
+from foureyes.errors import FoureyesError, InvalidRequest, ResourceExhausted, Unauthenticated
 from foureyes.security.credentials import Credentials
 from foureyes.security.directory import Operator
 from foureyes.security.systems import System
+from foureyes.security.throttle import SignInThrottle
 
 # (event, actor, outcome, detail): a sign-in, a refusal — kept by the audit log
 Audit = Callable[[str, str, str, str], None]
@@ -20,9 +21,11 @@ def _nowhere(event: str, actor: str, outcome: str, detail: str) -> None:
 
 
 class Guard:
-    def __init__(self, credentials: Credentials, audit: Audit = _nowhere) -> None:
+    def __init__(self, credentials: Credentials, audit: Audit = _nowhere,
+                 throttle: SignInThrottle | None = None) -> None:
         self.credentials = credentials
         self.audit = audit
+        self.throttle = throttle or SignInThrottle()
         # token -> system: a system's token checks out once, then costs a dict lookup
         self._known: dict[str, System] = {}
 
@@ -54,9 +57,22 @@ class Guard:
                 if operator_id and operator_id != op.operator_id:
                     raise Unauthenticated("the identity token names another operator")
             elif operator_id and password:
-                op = self.credentials.directory.verify_password(operator_id, password)
+                wait = self.throttle.retry_after(operator_id)
+                if wait:
+                    self.audit("sign-in", operator_id, "locked", f"{self.throttle.limit} "
+                               f"failed sign-ins in {self.throttle.window:.0f} s")
+                    raise ResourceExhausted(f"too many failed sign-ins for {operator_id}; "
+                                            f"try again in {wait:.0f} s")
+                try:
+                    op = self.credentials.directory.verify_password(operator_id, password)
+                except Unauthenticated:
+                    self.throttle.failed(operator_id)
+                    raise
+                self.throttle.succeeded(operator_id)
             else:
                 raise InvalidRequest("sign in with operator_id and password, or an id_token")
+        except ResourceExhausted:
+            raise
         except FoureyesError as e:
             self.audit("sign-in", operator_id or "?", "refused", str(e))
             raise

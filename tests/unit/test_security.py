@@ -132,3 +132,28 @@ def test_first_start_makes_development_credentials_once_and_private(tmp_path):
     assert not again.new_tokens and not again.new_passwords  # shown once, never again
     again.systems.authenticate(made.new_tokens["teller"])
     again.directory.verify_password("auth-1", made.new_passwords["auth-1"])
+
+
+def test_guessing_a_password_locks_that_operator_for_a_window_and_is_audited(tmp_path):
+    from foureyes.errors import ResourceExhausted
+    from foureyes.security.guard import Guard
+    from foureyes.security.throttle import SignInThrottle
+
+    made = credentials.load(tmp_path, credentials.CredentialFiles())
+    now = [1000.0]
+    audited: list[tuple[str, str, str]] = []
+    guard = Guard(made, lambda event, actor, outcome, _: audited.append((event, actor, outcome)),
+                  SignInThrottle(limit=3, window=60, clock=lambda: now[0]))
+    right = made.new_passwords["auth-1"]
+    for _ in range(3):
+        with pytest.raises(Unauthenticated):
+            guard.sign_in("auth-1", "guess", "")
+    with pytest.raises(ResourceExhausted, match="try again in 60 s"):
+        guard.sign_in("auth-1", right, "")  # even the right password: the account is locked
+    assert audited[-1] == ("sign-in", "auth-1", "locked")
+    assert guard.sign_in("auth-2", made.new_passwords["auth-2"], "")[2].operator_id == "auth-2"
+    now[0] += 61  # the failures age out
+    assert guard.sign_in("auth-1", right, "")[2].operator_id == "auth-1"
+    with pytest.raises(Unauthenticated):
+        guard.sign_in("auth-1", "guess", "")
+    assert guard.sign_in("auth-1", right, "")[2].operator_id == "auth-1"  # a success clears it
