@@ -17,6 +17,7 @@ CODES: list[tuple[type[errors.FoureyesError], int, str]] = [
     (errors.PermissionDenied, 403, "PERMISSION_DENIED"),
     (errors.Unauthenticated, 401, "UNAUTHENTICATED"),
     (errors.Unavailable, 503, "UNAVAILABLE"),
+    (errors.ResourceExhausted, 429, "RESOURCE_EXHAUSTED"),
 ]
 
 

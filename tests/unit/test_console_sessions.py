@@ -81,3 +81,16 @@ class _NoGateway:
 def test_a_seat_action_with_bad_fields_is_refused_before_the_gateway(action, fields, message):
     with pytest.raises(InvalidRequest, match=message):
         asyncio.run(seat_actions.act(_NoGateway(), "seat-1", action, fields))
+
+
+def test_a_locked_sign_in_is_http_429_on_the_console(tmp_path):
+    from foureyes.console.errors import status_of
+    from foureyes.errors import ResourceExhausted
+
+    web = _web(tmp_path)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            web.sign_in("web-1", "wrong")
+    with pytest.raises(ResourceExhausted) as locked:
+        web.sign_in("web-1", "pw-web-1")
+    assert status_of(locked.value)[:2] == (429, "RESOURCE_EXHAUSTED")
