@@ -126,7 +126,8 @@ async def main(args: argparse.Namespace) -> None:
             await server.stop(0)
         # the case path without images (the evidence benchmark, upload.py, has its own service)
         service = Service(Settings(grpc_port=0, metrics_port=0, feed_port=0, console_port=0,
-                                   data_dir=Path(tmp) / "data", evidence_gate=False))
+                                   data_dir=Path(tmp), keys_dir=Path(tmp) / "keys",
+                                   evidence_gate=False))  # the baselines' credentials; keys inside tmp
         await service.start()
         access = Access(files.ca_bytes(), service.credentials.new_tokens["teller"],
                         seat_operators(service))

@@ -112,7 +112,9 @@ class Service:
         registry = RuleRegistry(s.data_dir)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
         if not ray.is_initialized():
-            ray.init(address=s.ray_address or None, include_dashboard=False,
+            # "local", not None: None joins whatever cluster this machine last ran (Ray's
+            # /tmp/ray/ray_current_cluster), even a dead one, and hangs on it
+            ray.init(address=s.ray_address or "local", include_dashboard=False,
                      logging_level=logging.WARNING, configure_logging=False)
             self._own_ray = True
         self.at_rest = AtRest.load(s.keys_path())  # made on first start, outside the data dir

@@ -10,6 +10,6 @@ import ray
 
 @pytest.fixture(scope="session")
 def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield
     ray.shutdown()
