@@ -157,12 +157,12 @@ async def test_a_forged_current_state_is_never_served(dirs):
          "WHERE case_id = 'C0'")
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
-    assert store.get("C0")["state"] == "REJECTED"
-    assert store.get("C9") is None  # never existed
+    assert (await store.get("C0"))["state"] == "REJECTED"
+    assert await store.get("C9") is None  # never existed
     with pytest.raises(Tampered, match="case C3"):  # a row copied in
-        store.get("C3")
+        await store.get("C3")
     with pytest.raises(Tampered, match="case C1"):
-        store.get("C1")
+        await store.get("C1")
     assert await store.open_cases() == []
     assert "case C2" in store.tampered[0]
     await store.close()
@@ -170,7 +170,7 @@ async def test_a_forged_current_state_is_never_served(dirs):
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
     with pytest.raises(Tampered, match="case C0: its current-state row was deleted"):
-        store.get("C0")
+        await store.get("C0")
     await store.close()
 
 

@@ -47,7 +47,7 @@ async def test_keys_rotate_under_load_and_rows_before_and_after_read_back(tmp_pa
     await asyncio.gather(*(writer(n) for n in range(4)), rotate())
     for n in range(4):
         for i in range(40):
-            assert store.get(f"C{n}-{i}")["spec"]["customer_id"] == f"{ID_NO}-{n}-{i}"
+            assert (await store.get(f"C{n}-{i}"))["spec"]["customer_id"] == f"{ID_NO}-{n}-{i}"
         assert len(await customers.since([f"{ID_NO}-{n}"], 0.0)) == 40
     with sqlite3.connect(data / "cases-0.sqlite") as conn:
         docs = [d for (d,) in conn.execute("SELECT doc FROM cases")]
@@ -58,7 +58,7 @@ async def test_keys_rotate_under_load_and_rows_before_and_after_read_back(tmp_pa
     # and after a restart, with both keys on file, every row opens
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
-    assert len(store.get_many([f"C{n}-{i}" for n in range(4) for i in range(40)])) == 160
+    assert len(await store.get_many([f"C{n}-{i}" for n in range(4) for i in range(40)])) == 160
     await store.close()
 
 
@@ -83,5 +83,5 @@ async def test_a_journal_copied_into_another_keys_dir_is_refused(tmp_path):
     other = CaseStore(data / "cases-0.sqlite", AtRest.load(tmp_path / "k2"))
     await other.open()
     with pytest.raises(Tampered):
-        other.get("C1")
+        await other.get("C1")
     await other.close()
