@@ -43,3 +43,13 @@ async def postgres_url(postgres_server):
     finally:
         await conn.close()
     return postgres_server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_opener(request):
+    """Each store backend in turn (store/backend.py)."""
+    from foureyes.store import backend
+
+    if request.param == "sqlite":
+        return backend.sqlite
+    return backend.opener(request.getfixturevalue("postgres_url"))
