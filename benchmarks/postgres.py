@@ -16,7 +16,7 @@ from foureyes.tests import postgres_server
 RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
-async def compare(tmp: Path, ca: bytes, seconds: float, concurrency: int, seats: int,
+async def compare(tmp: Path, seconds: float, concurrency: int, seats: int,
                   in_child: Callable[..., Awaitable[dict[str, Any]]],
                   operators: Callable[[Service], dict[str, str]],
                   row: Callable[..., str]) -> None:
@@ -27,7 +27,8 @@ async def compare(tmp: Path, ca: bytes, seconds: float, concurrency: int, seats:
                                        data_dir=tmp / f"data-{name}", evidence_gate=False,
                                        database_url=database_url))
             await service.start()
-            access = Access(ca, service.credentials.new_tokens["teller"], operators(service))
+            made = service.credentials
+            access = Access(made.tls.ca_bytes(), made.new_tokens["teller"], operators(service))
             try:
                 got = results[name] = {}
                 got["fast"] = await in_child("closed", service.grpc_address, "fast",

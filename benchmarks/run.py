@@ -115,7 +115,7 @@ async def main(args: argparse.Namespace) -> None:
         files = ensure_dev_tls(Path(tmp) / "credentials")
         tls, bare_access = files.server_pair(), Access(files.ca_bytes())
         if "postgres" in only:
-            await postgres.compare(Path(tmp), files.ca_bytes(), seconds, concurrency, SEATS,
+            await postgres.compare(Path(tmp), seconds, concurrency, SEATS,
                                    lambda *a: in_child(pool, *a), seat_operators, row)
             print()
         if "fast" in only:
