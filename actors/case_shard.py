@@ -96,19 +96,20 @@ class CaseShard:
                 if deadline is not None:
                     deadline.cancel()
 
-    def _get(self, case_id: str) -> Case:
+    async def _get(self, case_id: str) -> Case:
         case = self.cases.get(case_id)
         if case is None:
-            doc = self.store.get(case_id)
+            doc = await self.store.get(case_id)
             if doc is None:
                 raise NotFound(f"no case {case_id}")
-            case = Case.from_doc(doc)
+            # on PostgreSQL the read suspends: another message may have loaded it meanwhile
+            case = self.cases.get(case_id) or Case.from_doc(doc)
             if case.open:
                 self.cases[case_id] = case
         return case
 
     async def _apply(self, case_id: str, step: Callable[[Case], dict[str, Any] | None]) -> Case:
-        case = self._get(case_id)
+        case = await self._get(case_id)
         before = case.to_doc()
         event = step(case)
         if event is not None:
@@ -119,7 +120,7 @@ class CaseShard:
 
     async def create(self, specs: list[CaseSpec]) -> list[dict[str, Any] | Exception]:
         """Create cases (idempotent by case id); answers once they are committed."""
-        stored = self.store.get_many([s.case_id for s in specs if s.case_id not in self.cases])
+        stored = await self.store.get_many([s.case_id for s in specs if s.case_id not in self.cases])
         results: list[dict[str, Any] | Exception] = []
         changes: list[tuple[Case, dict[str, Any]]] = []
         fresh: list[Case] = []
@@ -148,13 +149,13 @@ class CaseShard:
         return results
 
     async def get(self, case_id: str, system: str) -> dict[str, Any]:
-        case = self._get(case_id)
+        case = await self._get(case_id)
         case.check_owner(system)
         return case.update()
 
     async def evidence_target(self, case_id: str, system: str) -> dict[str, Any]:
         """What an upload to the case needs to know, if `system` may upload to it."""
-        case = self._get(case_id)
+        case = await self._get(case_id)
         case.check_owner(system)
         s = case.spec
         return {"state": case.state.value, "open": case.open, "customer_id": s.customer_id,
@@ -166,8 +167,8 @@ class CaseShard:
     async def add_image(self, case_id: str, item: dict[str, Any], system: str,
                         verdict: dict[str, Any] | None = None) -> dict[str, Any]:
         """A stored image joins the case; a case it completes is queued."""
-        self._get(case_id).check_owner(system)
-        was = self._get(case_id).state
+        (await self._get(case_id)).check_owner(system)
+        was = (await self._get(case_id)).state
         case = await self._apply(case_id, lambda c: c.add_image(item, verdict))
         if was is CaseState.AWAITING_EVIDENCE and case.state is CaseState.QUEUED:
             self.dispatch.enqueue([case.queue_entry()])
@@ -212,13 +213,13 @@ class CaseShard:
 
     async def supplement(self, case_id: str, supplied: list[str], note: str, system: str
                          ) -> dict[str, Any]:
-        self._get(case_id).check_owner(system)
+        (await self._get(case_id)).check_owner(system)
         case = await self._apply(case_id, lambda c: c.supplement(supplied, note))
         self.dispatch.enqueue([case.queue_entry()])
         return case.update()
 
     async def cancel(self, case_id: str, reason: str, system: str) -> dict[str, Any]:
-        self._get(case_id).check_owner(system)
+        (await self._get(case_id)).check_owner(system)
         case = await self._apply(case_id, lambda c: c.cancel(reason))
         self.dispatch.withdraw(case_id, "case cancelled")
         return case.update()

@@ -35,7 +35,7 @@ from foureyes.messaging.bus import Outbox
 from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.mailbox import LocalMailbox, Mailbox, Message, deliver
 from foureyes.messaging.wire import WireClient, WireServer
-from foureyes.store import chain_verify
+from foureyes.store import backend, chain_verify
 from foureyes.store.cases import CaseStore
 from foureyes.store.customers import CustomerStore
 from foureyes.store.sealing import AtRest
@@ -276,9 +276,10 @@ class CaseHost(_Served):
 
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
                  expire_after: float, dispatch: DispatchSettings, wire: WireSettings,
-                 at_rest: AtRestSettings) -> None:
+                 at_rest: AtRestSettings, database_url: str | None = None) -> None:
         mask_logs()
         self.at_rest = at_rest
+        self.database_url = database_url
         self.findings: list[str] = []  # of the audit chain, found on start
         self.refused = ""  # why this shard is not served
         self.expire_after = expire_after
@@ -311,12 +312,14 @@ class CaseHost(_Served):
         if self.refused:
             raise Tampered(self.refused)
         keys = AtRest.load(Path(self.at_rest.keys_dir))
-        store = CaseStore(self.path, keys)
+        store = CaseStore(self.path, keys, backend.opener(self.database_url))
         await store.open()
         # The chain's tail and every open case's current-state row are checked before the
         # shard serves (recover reads them through the chain): a forged row is never served.
-        self.findings = [str(f) for f in chain_verify.verify_file(
-            self.path, keys.chain_key, tail=chain_verify.TAIL)]
+        # On PostgreSQL only the rows are (the tail's check reads SQLite files).
+        self.findings = [] if self.database_url is not None else [
+            str(f) for f in chain_verify.verify_file(
+                self.path, keys.chain_key, tail=chain_verify.TAIL)]
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after,
                           self._push, self.shard_number)
         count = await shard.recover() if not self.findings else 0
@@ -453,16 +456,18 @@ class CustomerHost(_Served):
     WIRE_CALLS = frozenset({"observe"})
 
     def __init__(self, shard: int, data_dir: str, wire: WireSettings,
-                 at_rest: AtRestSettings) -> None:
+                 at_rest: AtRestSettings, database_url: str | None = None) -> None:
         mask_logs()
         self.at_rest = at_rest
+        self.database_url = database_url
         self.wire_settings = wire
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
         settle_heap()
 
     async def _open(self) -> CustomerShard:
-        store = CustomerStore(self.path, AtRest.load(Path(self.at_rest.keys_dir)))
+        store = CustomerStore(self.path, AtRest.load(Path(self.at_rest.keys_dir)),
+                              backend.opener(self.database_url))
         await store.open()
         return CustomerShard(store)
 

@@ -20,6 +20,8 @@
     (benchmarks/upload.py).
 (i) console: 50 web-console seats beside 50 gRPC seats at 70 % load, request → offer for
     each kind (benchmarks/console_seats.py).
+(j) postgres, only when asked (--only postgres): the fast and the case path with the stores in
+    PostgreSQL against SQLite files (benchmarks/postgres.py).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from foureyes.benchmarks import (
     console_seats,
     dispatch,
     feed,
+    postgres,
     rules,
     seats,
     stats,
@@ -53,7 +56,7 @@ from foureyes.service.settings import Settings
 
 SEATS = 50
 SCENARIOS = ("rules", "dispatch", "at_rest", "fast", "cases", "seats", "stats", "feed", "upload",
-             "console")
+             "console", "postgres")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -85,7 +88,8 @@ def row(label: str, s: dict[str, float], base: float | None = None) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    seconds, concurrency, only = args.seconds, args.concurrency, set(args.only or SCENARIOS)
+    seconds, concurrency = args.seconds, args.concurrency
+    only = set(args.only or set(SCENARIOS) - {"postgres"})  # postgres needs a server: if asked
     if "rules" in only:
         print("(c) ", end="")
         rules.main()
@@ -110,6 +114,10 @@ async def main(args: argparse.Namespace) -> None:
         # the baselines serve TLS with the same key pair the service will use
         files = ensure_dev_tls(Path(tmp) / "credentials")
         tls, bare_access = files.server_pair(), Access(files.ca_bytes())
+        if "postgres" in only:
+            await postgres.compare(Path(tmp), seconds, concurrency, SEATS,
+                                   lambda *a: in_child(pool, *a), seat_operators, row)
+            print()
         if "fast" in only:
             print(f"(a) {auth.table()}\n")
             server, address = await echo_server(None)  # what TLS itself costs

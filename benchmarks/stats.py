@@ -229,7 +229,7 @@ async def commit_cost(tmp: Path, commits: int = 600, per_commit: int = 20) -> tu
     plain, rolled = CaseStore(tmp / "plain.sqlite"), CaseStore(tmp / "rolled.sqlite")
     for store in (plain, rolled):
         await store.open()
-    rolled.db._loop_conn.executescript(SCHEMA)  # type: ignore[union-attr]
+    rolled.db._loop_conn.executescript(SCHEMA)  # type: ignore[attr-defined]
     contexts: dict[str, CaseContext] = {}
     a_times: list[float] = []
     b_times: list[float] = []

@@ -94,7 +94,7 @@ class SeatAdapter(pbg.SeatServiceServicer):
                         raise Unavailable(event["message"])
                     return
                 self.gateway.seat_told(login.seat_id, event)
-                yield event_to_proto(self._with_thumbnails(event))
+                yield event_to_proto(await self._with_thumbnails(event))
         finally:
             try:
                 reader.cancel()
@@ -104,10 +104,10 @@ class SeatAdapter(pbg.SeatServiceServicer):
             finally:
                 await self.gateway.close_seat(login.seat_id, events)
 
-    def _with_thumbnails(self, event: dict[str, Any]) -> dict[str, Any]:
+    async def _with_thumbnails(self, event: dict[str, Any]) -> dict[str, Any]:
         if "case" not in event:
             return event
-        return {**event, "case": self.gateway.evidence.with_thumbnails(event["case"])}
+        return {**event, "case": await self.gateway.evidence.with_thumbnails(event["case"])}
 
     async def _read(self, seat_id: str, requests: AsyncIterator[pb.SeatMessage],
                     events: asyncio.Queue[dict[str, Any]], timeout: float) -> None:

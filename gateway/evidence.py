@@ -35,6 +35,7 @@ from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Outcome
 from foureyes.security.directory import Operator
 from foureyes.store.audit_log import AuditLog
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.images import BlobStore, FileBlobStore, ImageIndex, StoredImage, read_chunks
 from PIL import Image, UnidentifiedImageError
 
@@ -194,10 +195,11 @@ def _day(at: float) -> str:
 
 class Evidence:
     def __init__(self, settings: EvidenceSettings, data_dir: Path, audit: AuditLog,
-                 rules: Callable[[], RuleBook], blobs: BlobStore | None = None) -> None:
+                 rules: Callable[[], RuleBook], blobs: BlobStore | None = None,
+                 opener: Opener = sqlite) -> None:
         self.settings = settings
         self.blobs = blobs or FileBlobStore(data_dir / "images")
-        self.index = ImageIndex(data_dir / "images.sqlite")
+        self.index = ImageIndex(data_dir / "images.sqlite", opener)
         self.audit = audit
         self.rules = rules  # the rule set active now: its image model names kinds and types
         self.cases: CasePort | None = None
@@ -253,7 +255,7 @@ class Evidence:
                                                      system)
         if not target["open"]:
             raise Conflict(f"case {h.case_id} is {target['state']}: it takes no more images")
-        held = self.index.case_bytes(h.case_id)
+        held = await self.index.case_bytes(h.case_id)
         if held + h.size > self.settings.max_case_bytes:
             raise ResourceExhausted(f"case {h.case_id} holds {held} bytes of images; {h.size} "
                                     f"more is over its limit of {self.settings.max_case_bytes}")
@@ -288,9 +290,9 @@ class Evidence:
             captured_by=h.captured_by, uploaded_at=time.time(),
             captured_at=inspected.captured_at, round=target["round"], phash=inspected.phash,
             thumbnail=inspected.thumbnail)
-        image = replace(image, checks=self._checks(image, target))
+        image = replace(image, checks=await self._checks(image, target))
         if not await self.index.add(image):
-            stored = self.index.get(image.image_id)
+            stored = await self.index.get(image.image_id)
             assert stored is not None
             image = stored  # uploaded before: the case keeps the first record of it
         self.audit.record("image-uploaded", system, "ok",
@@ -301,11 +303,12 @@ class Evidence:
         return UploadReceipt(image.image_id, h.sha256, not fresh, added["update"],
                              added["lacking"], image.checks)
 
-    def _checks(self, image: StoredImage, target: dict[str, Any]) -> list[dict[str, str]]:
+    async def _checks(self, image: StoredImage, target: dict[str, Any]) -> list[dict[str, str]]:
         """What the seat is warned of: the same picture in another customer's case, and a
         capture time long before the case."""
         checks = []
-        for other in self.index.used_elsewhere(image.sha256, image.phash, image.customer_id)[:1]:
+        for other in (await self.index.used_elsewhere(image.sha256, image.phash,
+                                                    image.customer_id))[:1]:
             how = "this image" if other.sha256 == image.sha256 else "a near-identical picture"
             checks.append({"check": "reused", "message":
                            f"{how} was submitted for customer {other.customer_id} on "
@@ -336,20 +339,20 @@ class Evidence:
 
     # ------------------------------------------------------------------ seats
 
-    def with_thumbnails(self, details: dict[str, Any]) -> dict[str, Any]:
+    async def with_thumbnails(self, details: dict[str, Any]) -> dict[str, Any]:
         """A case's details for a seat, each image's thumbnail bytes in (the case keeps only
         whether it has one)."""
         items = details.get("evidence") or []
         if not items:
             return details
-        thumbs = self.index.thumbnails([i["image_id"] for i in items if i.get("thumbnail")])
+        thumbs = await self.index.thumbnails([i["image_id"] for i in items if i.get("thumbnail")])
         return {**details, "evidence": [{**i, "thumbnail": thumbs.get(i["image_id"], b"")}
                                         for i in items]}
 
     async def read_image(self, image_id: str, operator: Operator
                          ) -> tuple[StoredImage, Iterator[bytes]]:
         """The original, to an operator allowed to see it now; audited either way."""
-        image = self.index.get(image_id[:MAX_ID])
+        image = await self.index.get(image_id[:MAX_ID])
         if image is None:
             self.audit.record("image-read", operator.operator_id, "not-found", image_id[:MAX_ID])
             raise NotFound(f"no image {image_id[:MAX_ID]}")

@@ -36,6 +36,7 @@ from foureyes.rules.book import RuleBook
 from foureyes.rules.model import Decision, Outcome
 from foureyes.security.directory import Operator
 from foureyes.security.guard import Guard
+from foureyes.store import backend
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.chain import CHECKPOINT_SECONDS, signed_heads
 from foureyes.store.decisions import DecisionLog
@@ -143,10 +144,13 @@ class Gateway:
         self.guard = guard
         self.audit = audit
         self.at_rest = at_rest
-        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite", at_rest)
+        opener = backend.opener(settings.database_url)
+        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite", at_rest,
+                                     opener)
         # the roll-up of requests by branch asks the rules active now for an outlet's units
         self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
-        self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book)
+        self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book,
+                                 opener=opener)
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.events = EventStreams(self._journal, settings.case_shards)

@@ -31,3 +31,4 @@ class GatewaySettings:
     seat_heartbeat_timeout: float
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     keys_dir: Path | None = None  # the keys of the data at rest (security/keys.py)
+    database_url: str | None = None  # None: SQLite files; else PostgreSQL (store/backend.py)

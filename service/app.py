@@ -44,7 +44,7 @@ from foureyes.rules.book import DEFAULT_RULES, RuleBook
 from foureyes.security import credentials
 from foureyes.security.guard import Guard
 from foureyes.service.settings import Settings
-from foureyes.store import layout
+from foureyes.store import backend, layout
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.sealing import AtRest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -120,7 +120,8 @@ class Service:
         self.at_rest = AtRest.load(s.keys_path())  # made on first start, outside the data dir
         refused = await self._start_hosts()
         self.metrics = Metrics()
-        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite", self.at_rest)
+        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite", self.at_rest,
+                         backend.opener(s.database_url))
         guard = Guard(self.credentials, audit.record)
         self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
                                self.keys, self.at_rest)
@@ -206,10 +207,11 @@ class Service:
         at_rest = AtRestSettings(str(s.keys_path()), s.accept_tampered)
         cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
                  .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire,
-                         at_rest)
+                         at_rest, s.database_url)
                  for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
-                                          **HOST_OPTIONS).remote(i, data, wire, at_rest)
+                                          **HOST_OPTIONS).remote(i, data, wire, at_rest,
+                                                                s.database_url)
                      for i in range(s.customer_shards)]
         self._hosts = [*cases, *customers]
         # case hosts recover open cases and hand them to the dispatcher (in case host 0); one

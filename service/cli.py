@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
                             "(default 8080; 0 picks one)")
     serve.add_argument("--data-dir", type=Path,
                        help="where the SQLite files live (default ./foureyes-data)")
+    serve.add_argument("--database-url",
+                       help="PostgreSQL URL (postgresql://user@host:port/db) the stores share, "
+                            "a schema per shard; default: SQLite files in --data-dir "
+                            "(env FOUREYES_DATABASE_URL)")
     serve.add_argument("--rules", type=Path,
                        help="rule directory to publish and use (default: the version last "
                             "published in the data directory, else the bundled rules)")
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         evidence_gate=args.evidence_gate, max_image_mb=args.max_image_mb,
         max_video_mb=args.max_video_mb, max_case_mb=args.max_case_mb,
         stale_image_days=args.stale_image_days, keys_dir=args.keys_dir,
-        accept_tampered=args.accept_tampered or None)
+        accept_tampered=args.accept_tampered or None, database_url=args.database_url)
     return asyncio.run(serve_until_stopped(settings))
 
 

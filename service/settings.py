@@ -48,6 +48,9 @@ class Settings:
     # the keys of the data at rest; None: <data-dir>.keys beside the data directory
     keys_dir: Path | None = None
     accept_tampered: bool = False  # serve shards whose audit chain does not verify (audited)
+    # None: SQLite files in data_dir; else a PostgreSQL URL every store's shards share, one
+    # schema per shard (store/postgres.py): "not None" means the store is shared
+    database_url: str | None = None
     instance: str = field(default="", compare=False)  # names this run's Ray actors
 
     def credential_files(self) -> CredentialFiles:
@@ -70,7 +73,7 @@ class Settings:
                                                 int(self.max_video_mb * MB),
                                                 int(self.max_case_mb * MB),
                                                 self.stale_image_days * 86400.0),
-                               self.keys_path())
+                               self.keys_path(), self.database_url)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

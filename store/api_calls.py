@@ -12,7 +12,7 @@ import asyncio
 from collections import defaultdict
 from pathlib import Path
 
-from foureyes.store.database import Database
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.histogram import timing_table
 from foureyes.store.rollup import Timing, hour_of
 
@@ -21,8 +21,8 @@ TABLE = timing_table("api_calls", ("hour", "method", "code"), ("INTEGER", "TEXT"
 
 
 class ApiCalls:
-    def __init__(self, path: Path) -> None:
-        self.db = Database(path, TABLE.create)
+    def __init__(self, path: Path, opener: Opener = sqlite) -> None:
+        self.db = opener(path, TABLE.create, False, None)
         self._pending: dict[tuple[int, str, str], Timing] = defaultdict(Timing)
         self._flusher: asyncio.Task[None] | None = None
 

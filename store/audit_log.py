@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.behind import WrittenBehind
 from foureyes.store.chain import Chain
-from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest
 
 AUDIT_SCHEMA = """
@@ -27,10 +27,11 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
 
 
 class AuditLog(WrittenBehind):
-    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+    def __init__(self, path: Path, at_rest: AtRest | None = None,
+                 opener: Opener = sqlite) -> None:
         keys = at_rest or AtRest.development()
         self.sealer = keys.sealer
-        super().__init__(Database(path, AUDIT_SCHEMA, chain=Chain(path.stem, keys.chain_key)),
+        super().__init__(opener(path, AUDIT_SCHEMA, False, Chain(path.stem, keys.chain_key)),
                          "INSERT INTO audit (at, event, actor, outcome, detail) VALUES (?, ?, ?, ?, ?)",
                          "audit")
 

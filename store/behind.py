@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from foureyes.store.backend import Backend
 from foureyes.store.chain import Cover, digest
-from foureyes.store.database import Database
 
 FLUSH_SECONDS = 0.1
 
 
 class WrittenBehind:
-    def __init__(self, db: Database, insert: str, kind: str = "") -> None:
+    def __init__(self, db: Backend, insert: str, kind: str = "") -> None:
         self.db = db
         self._insert = insert
         self._kind = kind

@@ -13,8 +13,8 @@ import json
 from typing import Any
 
 from foureyes.errors import Tampered
+from foureyes.store.backend import Backend
 from foureyes.store.chain import Chain, Cover, digest, link, text_digest
-from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest, Sealer
 
 SPEC_FIELDS = ("customer_id", "account_masked")
@@ -75,14 +75,14 @@ class CaseSeal:
                                            event["state"], data), text_digest(row["doc"])),
                      cid, event["version"])
 
-    def opened(self, db: Database, case_id: str, doc_text: str,
+    async def opened(self, db: Backend, case_id: str, doc_text: str,
                columns: tuple[str, int, bool] | None = None) -> dict[str, Any]:
         """The stored document, once the chain vouches for it, with its fields opened."""
-        rows = db.look_up("SELECT version, body, prev, hash, mac FROM chain WHERE subject = ? "
+        rows = await db.look_up("SELECT version, body, prev, hash, mac FROM chain WHERE subject = ? "
                           "ORDER BY version DESC LIMIT 1", (case_id,))
         if not rows:
             raise Tampered(f"case {case_id}: its current-state row has no entry in the audit "
-                           f"chain of {db.path.name} (inserted outside foureyes)")
+                           f"chain of {db.label} (inserted outside foureyes)")
         version, body, prev, h, mac = rows[0]
         doc = json.loads(doc_text)
         if columns is not None and columns != (doc["state"], doc["version"], doc["open"]):
@@ -91,18 +91,18 @@ class CaseSeal:
                 or json.loads(body)["d"][1] != text_digest(doc_text)
                 or doc.get("version") != version):
             raise Tampered(f"case {case_id}: its current-state row does not match the audit "
-                           f"chain of {db.path.name} (changed outside foureyes); run "
+                           f"chain of {db.label} (changed outside foureyes); run "
                            f"`foureyes audit verify`")
         doc = self.sealer.open_fields(doc, STATE_FIELDS, case_id)
         doc["spec"] = self.sealer.open_fields(doc["spec"], SPEC_FIELDS, case_id)
         return doc
 
     @staticmethod
-    def never_chained(db: Database, case_id: str) -> None:
+    async def never_chained(db: Backend, case_id: str) -> None:
         """Raises Tampered if the chain knows the case whose current-state row is missing."""
-        if db.look_up("SELECT 1 FROM chain WHERE subject = ? LIMIT 1", (case_id,)):
+        if await db.look_up("SELECT 1 FROM chain WHERE subject = ? LIMIT 1", (case_id,)):
             raise Tampered(f"case {case_id}: its current-state row was deleted outside "
-                           f"foureyes (the audit chain of {db.path.name} holds its events)")
+                           f"foureyes (the audit chain of {db.label} holds its events)")
 
     def opened_data(self, case_id: str, data: dict[str, Any]) -> dict[str, Any]:
         return self.sealer.open_fields(data, EVENT_FIELDS, case_id)

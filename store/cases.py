@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.errors import Tampered
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.case_seal import CaseSeal
-from foureyes.store.database import Database, Statement
+from foureyes.store.database import Statement
 from foureyes.store.sealing import AtRest
 
 CASE_SCHEMA = """
@@ -45,17 +46,18 @@ CREATE TABLE IF NOT EXISTS case_events (
 class CaseStore:
     """Cases as an append-only event journal plus a current-state row per case."""
 
-    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+    def __init__(self, path: Path, at_rest: AtRest | None = None,
+                 opener: Opener = sqlite) -> None:
         """`at_rest`: the keys; personal fields are sealed and every event chained
         (store/case_seal.py)."""
         self.seal = CaseSeal.of(path.stem, at_rest)
         self.tampered: list[str] = []  # open cases refused on load
-        self.db = Database(path, CASE_SCHEMA, commit_on_loop=True, chain=self.seal.chain)
+        self.db = opener(path, CASE_SCHEMA, True, self.seal.chain)
         self.last_seq = 0  # the sequence number handed to the latest event
 
     async def open(self) -> None:
         await self.db.open()
-        self.last_seq = self.db.look_up("SELECT COALESCE(MAX(rowid), 0) FROM case_events")[0][0]
+        self.last_seq = (await self.db.look_up("SELECT COALESCE(MAX(rowid), 0) FROM case_events"))[0][0]
 
     async def save(self, changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Each change is (current-state row, event); all land in one grouped commit. A row
@@ -95,26 +97,27 @@ class CaseStore:
         for cid, state, version, is_open, doc in await self.db.read(
                 "SELECT case_id, state, version, open, doc FROM cases WHERE open = 1"):
             try:
-                docs.append(self.seal.opened(self.db, cid, doc, (state, version, bool(is_open))))
+                docs.append(await self.seal.opened(self.db, cid, doc, (state, version, bool(is_open))))
             except Tampered as e:
                 self.tampered.append(str(e))
         return docs
 
-    def get(self, case_id: str) -> dict[str, Any] | None:
-        rows = self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
+    async def get(self, case_id: str) -> dict[str, Any] | None:
+        rows = await self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
         if not rows:
-            self.seal.never_chained(self.db, case_id)  # a deleted row is not "no such case"
+            await self.seal.never_chained(self.db, case_id)  # a deleted row is not "no such case"
             return None
-        return self.seal.opened(self.db, case_id, rows[0][0])
+        return await self.seal.opened(self.db, case_id, rows[0][0])
 
-    def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+    async def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for i in range(0, len(case_ids), 500):  # SQLite caps bound parameters per statement
             chunk = case_ids[i:i + 500]
-            rows = self.db.look_up(
+            rows = await self.db.look_up(
                 f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
                 chunk)
-            found.update((cid, self.seal.opened(self.db, cid, doc)) for cid, doc in rows)
+            for cid, doc in rows:
+                found[cid] = await self.seal.opened(self.db, cid, doc)
         return found
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
@@ -140,7 +143,7 @@ class CaseStore:
         # the documents are read on the loop, where commits run: a document and the chain entry
         # that vouches for it are read between the same two commits (read on aiosqlite's thread,
         # a commit could land between them and the pair would not match)
-        docs = self.get_many(sorted({r[1] for r in picked}))
+        docs = await self.get_many(sorted({r[1] for r in picked}))
         return [{"seq": seq, "case_id": cid, "version": v, "at": at, "kind": k, "state": st,
                  "data": self.seal.opened_data(cid, json.loads(d)), "doc": docs[cid]}
                 for seq, cid, v, at, k, st, d in picked if cid in docs], last

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from foureyes.store.database import Database
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.sealing import AtRest
 
 CUSTOMER_SCHEMA = """
@@ -26,9 +26,10 @@ CREATE INDEX IF NOT EXISTS customer_tx_at ON customer_tx(customer_id, at);
 class CustomerStore:
     """Each customer's recent transactions, as far as the history counters need them."""
 
-    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+    def __init__(self, path: Path, at_rest: AtRest | None = None,
+                 opener: Opener = sqlite) -> None:
         self.sealer = (at_rest or AtRest.development()).sealer
-        self.db = Database(path, CUSTOMER_SCHEMA, commit_on_loop=True)
+        self.db = opener(path, CUSTOMER_SCHEMA, True, None)
 
     async def open(self) -> None:
         await self.db.open()

@@ -51,6 +51,7 @@ class Database:
         """`chain`: the audit chain of this file; each write's `covers` become its entries, in
         the same transaction (store/chain.py)."""
         self.path = path
+        self.label = path.name  # what messages call this database
         self._schema = schema + (CHAIN_SCHEMA if chain is not None else "")
         self.chain = chain
         self._commit_on_loop = commit_on_loop
@@ -105,13 +106,7 @@ class Database:
             forced, self._force_checkpoint = self._force_checkpoint, False
             head = self._chained(flat, [c for _, covers, _ in batch for c in covers], forced)
             try:
-                if self._loop_conn is not None:
-                    _commit(self._loop_conn, flat)
-                else:
-                    # One hop to aiosqlite's thread for the whole commit, not one per statement
-                    # (BEGIN, each executemany, COMMIT): each hop wakes a thread and the event
-                    # loop. aiosqlite has no public call for this; its version is pinned.
-                    await self.conn._execute(_commit, self.conn._conn, flat)  # type: ignore[no-untyped-call]
+                await self._commit_group(flat)
                 self.commits += 1
                 if head is not None and self.chain is not None:
                     self.chain.advance(head)
@@ -123,6 +118,16 @@ class Database:
             for _, _, fut in batch:
                 if not fut.done():
                     fut.set_result(None)
+
+    async def _commit_group(self, flat: list[Statement]) -> None:
+        """One transaction for the whole group."""
+        if self._loop_conn is not None:
+            _commit(self._loop_conn, flat)
+        else:
+            # One hop to aiosqlite's thread for the whole commit, not one per statement
+            # (BEGIN, each executemany, COMMIT): each hop wakes a thread and the event
+            # loop. aiosqlite has no public call for this; its version is pinned.
+            await self.conn._execute(_commit, self.conn._conn, flat)  # type: ignore[no-untyped-call]
 
     def _chained(self, flat: list[Statement], covers: list[Cover], forced: bool = False
                  ) -> tuple[int, str] | None:
@@ -149,11 +154,12 @@ class Database:
         async with self.conn.execute(sql, args) as cur:
             return [tuple(row) for row in await cur.fetchall()]
 
-    def look_up(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def look_up(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read by key, done at once on the loop's own connection (a database that commits
         on the loop): it takes ~0.1 ms, where the hop to aiosqlite's thread and back took ~4 ms
         in a busy host (measured on the case path at 100 cases/s), and a case creation waits
-        for one. It sees what is committed."""
+        for one. It sees what is committed. A coroutine for PostgreSQL's sake (store/backend.py);
+        here it never suspends."""
         if self._loop_conn is None:
             raise RuntimeError(f"database {self.path} is not open for reads on the loop")
         return self._loop_conn.execute(sql, args).fetchall()

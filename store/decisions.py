@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from foureyes.store.backend import Opener, sqlite
 from foureyes.store.behind import WrittenBehind
 from foureyes.store.chain import Chain
-from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest
 
 # Facts kept clear: they name no person, and the statistics read them with json_extract
@@ -41,10 +41,11 @@ class DecisionLog(WrittenBehind):
     before the channel hears of it; this log is the record of all of them.
     """
 
-    def __init__(self, path: Path, at_rest: AtRest | None = None) -> None:
+    def __init__(self, path: Path, at_rest: AtRest | None = None,
+                 opener: Opener = sqlite) -> None:
         keys = at_rest or AtRest.development()
         self.sealer = keys.sealer
-        super().__init__(Database(path, DECISION_SCHEMA, chain=Chain(path.stem, keys.chain_key)),
+        super().__init__(opener(path, DECISION_SCHEMA, False, Chain(path.stem, keys.chain_key)),
                          "INSERT INTO decisions (at, channel, request_key, outcome, scene, case_id, "
                          "rules_version, fired, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          "decision")

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from foureyes.store.database import Database
+from foureyes.store.backend import Opener, sqlite
 
 READ_CHUNK = 256 * 1024
 
@@ -229,8 +229,8 @@ def _image(row: tuple[Any, ...]) -> StoredImage:
 
 
 class ImageIndex:
-    def __init__(self, path: Path) -> None:
-        self.db = Database(path, IMAGE_SCHEMA, commit_on_loop=True)
+    def __init__(self, path: Path, opener: Opener = sqlite) -> None:
+        self.db = opener(path, IMAGE_SCHEMA, True, None)
 
     async def open(self) -> None:
         await self.db.open()
@@ -241,7 +241,7 @@ class ImageIndex:
     async def add(self, image: StoredImage) -> bool:
         """Committed (fsync) on return; False if that image id is indexed already (the same
         bytes, kind and type uploaded to the same case again)."""
-        if self.get(image.image_id) is not None:
+        if await self.get(image.image_id) is not None:
             return False
         await self.db.write([(
             "INSERT OR IGNORE INTO images (image_id, case_id, customer_id, scene, business_type, "
@@ -255,41 +255,41 @@ class ImageIndex:
              image.thumbnail or None))])
         return True
 
-    def get(self, image_id: str) -> StoredImage | None:
-        rows = self.db.look_up(f"{_SELECT} WHERE image_id = ?", (image_id,))
+    async def get(self, image_id: str) -> StoredImage | None:
+        rows = await self.db.look_up(f"{_SELECT} WHERE image_id = ?", (image_id,))
         return _image(rows[0]) if rows else None
 
-    def thumbnails(self, image_ids: list[str]) -> dict[str, bytes]:
+    async def thumbnails(self, image_ids: list[str]) -> dict[str, bytes]:
         if not image_ids:
             return {}
-        rows = self.db.look_up(
+        rows = await self.db.look_up(
             f"SELECT image_id, thumbnail FROM images WHERE image_id IN "
             f"({','.join('?' * len(image_ids))})", image_ids[:500])
         return {i: t for i, t in rows if t}
 
-    def case_bytes(self, case_id: str) -> int:
-        rows = self.db.look_up("SELECT COALESCE(SUM(size), 0) FROM images WHERE case_id = ?",
+    async def case_bytes(self, case_id: str) -> int:
+        rows = await self.db.look_up("SELECT COALESCE(SUM(size), 0) FROM images WHERE case_id = ?",
                                (case_id,))
         return int(rows[0][0])
 
-    def used_elsewhere(self, sha256: str, phash: str, customer_id: str) -> list[StoredImage]:
+    async def used_elsewhere(self, sha256: str, phash: str, customer_id: str) -> list[StoredImage]:
         """Images of other customers with the same bytes or a near-identical picture, the
         earliest first."""
-        found = {i.image_id: i for i in map(_image, self.db.look_up(
+        found = {i.image_id: i for i in map(_image, await self.db.look_up(
             f"{_SELECT} WHERE sha256 = ? AND customer_id != ?", (sha256, customer_id)))}
         if phash:
             b = bands(phash)
-            for image in map(_image, self.db.look_up(
+            for image in map(_image, await self.db.look_up(
                     f"{_SELECT} WHERE (band0 = ? OR band1 = ? OR band2 = ? OR band3 = ?) "
                     "AND customer_id != ?", (*b, customer_id))):
                 if distance(image.phash, phash) <= NEAR_BITS:
                     found[image.image_id] = image
         return sorted(found.values(), key=lambda i: i.uploaded_at)
 
-    def select(self, customer_id: str = "", case_id: str = "", since: float | None = None
+    async def select(self, customer_id: str = "", case_id: str = "", since: float | None = None
                ) -> list[StoredImage]:
         """The archive's selections: by customer, by case, or uploaded since a time."""
-        return [_image(r) for r in self.db.look_up(*_selection(customer_id, case_id, since))]
+        return [_image(r) for r in await self.db.look_up(*_selection(customer_id, case_id, since))]
 
 
 def _selection(customer_id: str, case_id: str, since: float | None) -> tuple[str, list[Any]]:

@@ -1,8 +1,10 @@
-"""Fixtures shared by the integration and the browser tests: one real Ray for the session."""
+"""Fixtures shared by the tests: one real Ray and one real PostgreSQL for the session."""
 
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 
 import pytest
 import ray
@@ -13,3 +15,41 @@ def ray_session():
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session; skipped where there is none, but on CI (CI=true)
+    a missing PostgreSQL fails."""
+    from tests import postgres_server as pg
+
+    if pg.bin_dir() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not installed (.ci/run installs Debian's postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    with pg.running() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_server):
+    """A fresh database on the session's server, for one test."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_server)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return postgres_server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_opener(request):
+    """Each store backend in turn (store/backend.py)."""
+    from foureyes.store import backend
+
+    if request.param == "sqlite":
+        return backend.sqlite
+    return backend.opener(request.getfixturevalue("postgres_url"))

@@ -68,10 +68,10 @@ async def fetch(channel, credentials, image_id: str) -> tuple[pb.CaseImage, byte
     return info, data
 
 
-def stored(svc) -> tuple[list, list]:
+async def stored(svc) -> tuple[list, list]:
     """What the store holds: the blobs, and the index rows."""
     blobs = svc.gateway.evidence.blobs
-    return list(blobs.blobs()), svc.gateway.evidence.index.select()
+    return list(blobs.blobs()), await svc.gateway.evidence.index.select()
 
 
 async def first_update(channel, case_id: str) -> pb.CaseUpdate:
@@ -96,7 +96,7 @@ async def test_a_case_requiring_images_waits_for_them_then_is_offered_with_them(
         assert list(got.lacking) == ["cash_voucher/withdrawal_slip"]
         assert (await first_update(channel, d.case_id)).missing == ["cash_voucher/withdrawal_slip"]
         assert got.sha256 == hashlib.sha256(front).hexdigest() and not got.stored_before
-        assert len(svc.gateway.evidence.index.select(case_id=d.case_id)) == 1
+        assert len(await svc.gateway.evidence.index.select(case_id=d.case_id)) == 1
         desk = await svc.gateway.case_hosts[0].dispatch_stats.remote()
         assert (desk["queued"], desk["offered"]) == (0, 0)  # out of the queue, not offered
         slip = picture(2, "PNG")
@@ -173,7 +173,7 @@ async def test_refused_uploads_say_why_and_store_nothing(start_service):
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await upload(channel, kiosk.case_id, ID_FRONT, jpeg)
         assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert stored(svc) == ([], [])
+        assert await stored(svc) == ([], [])
         assert not list(svc.gateway.evidence.blobs.staging.iterdir())
         assert (await first_update(channel, d.case_id)).state == pb.AWAITING_EVIDENCE
 
@@ -199,7 +199,7 @@ async def test_return_for_supplement_then_upload_reoffers_with_old_and_new_image
         assert [i.image_id for i in again.evidence][:2] == [i.image_id for i in first.evidence]
         assert [(i.kind, i.type, i.round) for i in again.evidence] == [
             (*ID_FRONT, 0), (*SLIP, 0), (*PASSPORT, 1)]
-        assert len(svc.gateway.evidence.index.select(case_id=d.case_id)) == 3
+        assert len(await svc.gateway.evidence.index.select(case_id=d.case_id)) == 3
         await seat.close()
 
 
@@ -238,7 +238,7 @@ async def test_an_image_reused_for_another_customer_is_flagged_on_the_second_off
         assert checks[0].message == (f"this image was submitted for customer cust-42 on {day} "
                                      f"(case {one.case_id})")
         # one blob for the photo used twice: the store keeps the same bytes once
-        blobs, rows = stored(svc)
+        blobs, rows = await stored(svc)
         assert len(rows) == 4 and len(blobs) == 3
         await seat.close()
 

@@ -7,11 +7,13 @@ import json
 import sqlite3
 import stat
 
+import asyncpg
 import pytest
 from foureyes.actors.case import Case, Verdict
 from foureyes.errors import Tampered
 from foureyes.security import keys
 from foureyes.service.cli import main
+from foureyes.store import backend
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.cases import CaseStore
 from foureyes.store.decisions import DecisionLog
@@ -27,12 +29,12 @@ def dirs(tmp_path):
     return data, keys.default_keys_dir(data)
 
 
-async def fill(data, keys_dir, cases=3, first=0):
+async def fill(data, keys_dir, cases=3, first=0, opener=backend.sqlite):
     """Cases created, offered, reviewed and rejected; a decision and an audit record each."""
     at_rest = AtRest.load(keys_dir)
-    store = CaseStore(data / "cases-0.sqlite", at_rest)
-    decisions = DecisionLog(data / "decisions-g.sqlite", at_rest)
-    audit = AuditLog(data / "audit-g.sqlite", at_rest)
+    store = CaseStore(data / "cases-0.sqlite", at_rest, opener)
+    decisions = DecisionLog(data / "decisions-g.sqlite", at_rest, opener)
+    audit = AuditLog(data / "audit-g.sqlite", at_rest, opener)
     for s in (store, decisions, audit):
         await s.open()
     for i in range(first, first + cases):
@@ -157,12 +159,12 @@ async def test_a_forged_current_state_is_never_served(dirs):
          "WHERE case_id = 'C0'")
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
-    assert store.get("C0")["state"] == "REJECTED"
-    assert store.get("C9") is None  # never existed
+    assert (await store.get("C0"))["state"] == "REJECTED"
+    assert await store.get("C9") is None  # never existed
     with pytest.raises(Tampered, match="case C3"):  # a row copied in
-        store.get("C3")
+        await store.get("C3")
     with pytest.raises(Tampered, match="case C1"):
-        store.get("C1")
+        await store.get("C1")
     assert await store.open_cases() == []
     assert "case C2" in store.tampered[0]
     await store.close()
@@ -170,7 +172,7 @@ async def test_a_forged_current_state_is_never_served(dirs):
     store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
     await store.open()
     with pytest.raises(Tampered, match="case C0: its current-state row was deleted"):
-        store.get("C0")
+        await store.get("C0")
     await store.close()
 
 
@@ -191,3 +193,28 @@ async def test_an_exported_checkpoint_catches_a_rollback_of_the_whole_file(dirs,
     assert code == 0  # alone, an older file is a valid chain ...
     code, out = verify(capsys, data, "--checkpoint", str(out_file))
     assert code == 1 and "cases-0: TAMPERED: entries 5 to" in out  # ... but not the exported one
+
+
+async def test_a_forged_current_state_in_postgresql_is_never_served(dirs, postgres_url):
+    data, keys_dir = dirs
+    opener = backend.opener(postgres_url)
+    await fill(data, keys_dir, opener=opener)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(
+            "UPDATE cases_0.cases SET state = 'APPROVED', "
+            "doc = replace(doc, '\"REJECTED\"', '\"APPROVED\"') WHERE case_id = 'C1'")
+        await conn.execute("UPDATE cases_0.cases SET open = 1, state = 'QUEUED' "
+                           "WHERE case_id = 'C2'")
+        await conn.execute("DELETE FROM cases_0.cases WHERE case_id = 'C0'")
+    finally:
+        await conn.close()
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir), opener)
+    await store.open()
+    with pytest.raises(Tampered, match="case C1"):
+        await store.get("C1")
+    with pytest.raises(Tampered, match="case C0: its current-state row was deleted"):
+        await store.get("C0")
+    assert await store.open_cases() == []
+    assert "case C2" in store.tampered[0] and "schema cases_0" in store.tampered[0]
+    await store.close()

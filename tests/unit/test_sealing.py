@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 from foureyes.actors.case import Case
@@ -20,12 +19,13 @@ from tests.unit.specs import spec
 ID_NO = "110101199003071234"
 
 
-async def test_keys_rotate_under_load_and_rows_before_and_after_read_back(tmp_path, monkeypatch):
+async def test_keys_rotate_under_load_and_rows_before_and_after_read_back(tmp_path, monkeypatch,
+                                                                         store_opener):
     monkeypatch.setattr(sealing, "REFRESH_SECONDS", 0.0)  # the hosts look every 2 s
     data = tmp_path / "data"
     keys_dir = keys.default_keys_dir(data)
-    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
-    customers = CustomerStore(data / "customers-0.sqlite", AtRest.load(keys_dir))
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir), store_opener)
+    customers = CustomerStore(data / "customers-0.sqlite", AtRest.load(keys_dir), store_opener)
     await store.open()
     await customers.open()
     rotated = asyncio.Event()
@@ -47,18 +47,17 @@ async def test_keys_rotate_under_load_and_rows_before_and_after_read_back(tmp_pa
     await asyncio.gather(*(writer(n) for n in range(4)), rotate())
     for n in range(4):
         for i in range(40):
-            assert store.get(f"C{n}-{i}")["spec"]["customer_id"] == f"{ID_NO}-{n}-{i}"
+            assert (await store.get(f"C{n}-{i}"))["spec"]["customer_id"] == f"{ID_NO}-{n}-{i}"
         assert len(await customers.since([f"{ID_NO}-{n}"], 0.0)) == 40
-    with sqlite3.connect(data / "cases-0.sqlite") as conn:
-        docs = [d for (d,) in conn.execute("SELECT doc FROM cases")]
+    docs = [d for (d,) in await store.db.read("SELECT doc FROM cases")]
     assert sum('"enc:1:' in d for d in docs) > 0 and sum('"enc:2:' in d for d in docs) > 0
     assert not any(ID_NO in d for d in docs)
     await store.close()
     await customers.close()
     # and after a restart, with both keys on file, every row opens
-    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir))
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir), store_opener)
     await store.open()
-    assert len(store.get_many([f"C{n}-{i}" for n in range(4) for i in range(40)])) == 160
+    assert len(await store.get_many([f"C{n}-{i}" for n in range(4) for i in range(40)])) == 160
     await store.close()
 
 
@@ -72,16 +71,16 @@ async def test_sealed_fields_do_not_open_elsewhere_or_changed(tmp_path):
         AtRest.load(tmp_path / "other").sealer.open(sealed, "C1")  # another key ring
 
 
-async def test_a_journal_copied_into_another_keys_dir_is_refused(tmp_path):
+async def test_a_journal_copied_into_another_keys_dir_is_refused(tmp_path, store_opener):
     data = tmp_path / "data"
-    store = CaseStore(data / "cases-0.sqlite", AtRest.load(tmp_path / "k1"))
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(tmp_path / "k1"), store_opener)
     await store.open()
     case = Case(spec("C1"))
     event = case.create()
     await store.save([(case.to_row(), event)])
     await store.close()
-    other = CaseStore(data / "cases-0.sqlite", AtRest.load(tmp_path / "k2"))
+    other = CaseStore(data / "cases-0.sqlite", AtRest.load(tmp_path / "k2"), store_opener)
     await other.open()
     with pytest.raises(Tampered):
-        other.get("C1")
+        await other.get("C1")
     await other.close()
