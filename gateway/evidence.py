@@ -251,36 +251,66 @@ class Evidence:
                      ) -> UploadReceipt:
         self.check_header(h)
         port = self._port()
-        target: dict[str, Any] = await port.ask_case(h.case_id, "evidence_target", h.case_id,
-                                                     system)
-        if not target["open"]:
-            raise Conflict(f"case {h.case_id} is {target['state']}: it takes no more images")
         held = await self.index.case_bytes(h.case_id)
         if held + h.size > self.settings.max_case_bytes:
             raise ResourceExhausted(f"case {h.case_id} holds {held} bytes of images; {h.size} "
                                     f"more is over its limit of {self.settings.max_case_bytes}")
+        # the case host's answer (whose case, still open) comes while the bytes arrive; nothing
+        # is committed before it is known
+        asked = asyncio.ensure_future(port.ask_case(h.case_id, "evidence_target", h.case_id,
+                                                    system))
         limit = self.limit_for(h.content_type)
         writer = self.blobs.begin()
+        # a chunk is written and hashed in a thread while the next one is received (hashlib and
+        # file writes release the GIL; on the loop, 10 MB held it for ~10 ms)
+        writing: asyncio.Future[None] | None = None
+        received = 0
         try:
-            async for chunk in chunks:
-                if writer.size + len(chunk) > limit:
-                    raise ResourceExhausted(f"the upload passed the limit of {limit} bytes for "
-                                            f"{h.content_type}: cut off")
-                if writer.size + len(chunk) > h.size:
-                    raise InvalidRequest(f"the upload is longer than the {h.size} bytes its "
-                                         "header declares")
-                writer.write(chunk)
-            if writer.size < h.size:
-                raise InvalidRequest(f"the upload is truncated: {writer.size} of the {h.size} "
+            try:
+                async for chunk in chunks:
+                    if received + len(chunk) > limit:
+                        raise ResourceExhausted(f"the upload passed the limit of {limit} bytes "
+                                                f"for {h.content_type}: cut off")
+                    if received + len(chunk) > h.size:
+                        raise InvalidRequest(f"the upload is longer than the {h.size} bytes its "
+                                             "header declares")
+                    received += len(chunk)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(writer.write, chunk))
+            finally:
+                if writing is not None:  # never close the file under a write
+                    await asyncio.wait([writing])
+            if writing is not None:
+                writing.result()
+            target: dict[str, Any] = await asked
+            if not target["open"]:
+                raise Conflict(f"case {h.case_id} is {target['state']}: it takes no more images")
+            if received < h.size:
+                raise InvalidRequest(f"the upload is truncated: {received} of the {h.size} "
                                      "bytes its header declares")
             if writer.sha256() != h.sha256:
                 raise InvalidRequest(f"the upload's SHA-256 is {writer.sha256()}, the header "
                                      f"declares {h.sha256}")
             writer.finish()
-            inspected = await asyncio.to_thread(inspect, writer.staged, h.content_type, h.size)
+            # the file's fsync runs beside Pillow's decode; the rename waits for both
+            done = await asyncio.gather(
+                asyncio.to_thread(inspect, writer.staged, h.content_type, h.size),
+                writer.sync(), return_exceptions=True)
+            for outcome in done:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            inspected = done[0]
+            assert isinstance(inspected, _Inspected)
             fresh = await writer.commit()
         except BaseException:
+            if not asked.done():
+                asked.cancel()
+            await asyncio.wait([asked])
             writer.abort()
+            refused = None if asked.cancelled() else asked.exception()
+            if refused is not None:  # whose case it is, or that it is gone, comes first
+                raise refused from None
             raise
         image = StoredImage(
             image_id=image_id_for(h.case_id, h.kind, h.type, h.sha256), case_id=h.case_id,

@@ -38,6 +38,9 @@ class BlobWriter(Protocol):
     def finish(self) -> None:
         """Every byte written is in `staged` (to be read back for validation)."""
         ...
+    async def sync(self) -> None:
+        """The staged bytes on disk (fsync), while they are validated; commit does it if not."""
+        ...
     async def commit(self) -> bool:
         """Durably store the blob under its SHA-256; False if it was stored already."""
         ...
@@ -66,6 +69,7 @@ class _FileWriter:
         self._file = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self.size = 0
+        self._synced = False
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
@@ -78,12 +82,20 @@ class _FileWriter:
     def finish(self) -> None:
         self._file.flush()
 
+    async def sync(self) -> None:
+        await asyncio.to_thread(self._sync)
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._synced = True
+
     async def commit(self) -> bool:
         return await asyncio.to_thread(self._commit)
 
     def _commit(self) -> bool:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if not self._synced:
+            self._sync()
         self._file.close()
         target = self._store.path_of(self.sha256())
         if target.exists():
