@@ -1,6 +1,6 @@
 """The fast path and the case path on a service whose stores are PostgreSQL (--database-url),
 against the same service on SQLite files, in the same run: `bash run.sh bench --only postgres`.
-PostgreSQL is Debian's, started for the run on loopback (tests/postgres_server.py)."""
+PostgreSQL is Debian's, started for the run on loopback (service/local_postgres.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.benchmarks.load import Access
+from foureyes.service import local_postgres as postgres_server
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
-from foureyes.tests import postgres_server
 
 RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 

@@ -21,7 +21,7 @@ def ray_session():
 def postgres_server():
     """A PostgreSQL server for the session; skipped where there is none, but on CI (CI=true)
     a missing PostgreSQL fails."""
-    from tests import postgres_server as pg
+    from foureyes.service import local_postgres as pg
 
     if pg.bin_dir() is None:
         if os.environ.get("CI") == "true":
