@@ -1,6 +1,5 @@
 """A throwaway PostgreSQL server for the tests and benchmarks (kept below both): Debian's,
-in a temporary
-directory, on a free loopback port. PostgreSQL refuses to run as root: as root it runs as the
+in a temporary directory, on a free loopback port. PostgreSQL refuses to run as root: as root it runs as the
 `postgres` user."""
 
 from __future__ import annotations
