@@ -31,3 +31,6 @@ class GatewaySettings:
     seat_heartbeat_timeout: float
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     keys_dir: Path | None = None  # the keys of the data at rest (security/keys.py)
+    # where the inbox binds: loopback on one machine; "" on a cluster, for the node's address
+    # (hosts on other machines push to it; CURVE protects it)
+    inbox_host: str = "127.0.0.1"

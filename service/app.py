@@ -19,6 +19,7 @@ from foureyes.actors.hosts import (
     CustomerHost,
     DispatchSettings,
     WireSettings,
+    place,
 )
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
@@ -191,27 +192,54 @@ class Service:
                                     s.review_grace)
         wire = WireSettings(self.keys, s.wire_host())
         at_rest = AtRestSettings(str(s.keys_path()), s.accept_tampered)
-        cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
+        names = [*(f"cases-{i}" for i in range(s.case_shards)),
+                 *(f"customers-{i}" for i in range(s.customer_shards))]
+        made = layout.made(s.data_dir)
+        options = self._placement(names)
+        cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i),
+                                        **options[f"cases-{i}"])
                  .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire,
-                         at_rest)
+                         at_rest, f"cases-{i}" in made)
                  for i in range(s.case_shards)]
         customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
-                                          **HOST_OPTIONS).remote(i, data, wire, at_rest)
+                                                **options[f"customers-{i}"])
+                     .remote(i, data, wire, at_rest, f"customers-{i}" in made)
                      for i in range(s.customer_shards)]
         self._hosts = [*cases, *customers]
         # case hosts recover open cases and hand them to the dispatcher (in case host 0); one
         # whose audit chain does not verify refuses (Tampered) and is not served
         readiness = await asyncio.gather(*(h.ready.remote() for h in self._hosts),
                                          return_exceptions=True)
-        for r in readiness:
-            if isinstance(r, BaseException) and not isinstance(r, Tampered):
-                raise r
+        for i, r in enumerate(readiness):
+            if isinstance(r, BaseException) and (i >= len(cases) or not isinstance(r, Tampered)):
+                raise r  # a customer shard refused stops the start: every request needs one
         found = await asyncio.gather(*(h.integrity.remote() for h in cases))
         self.integrity = {i: f for i, f in enumerate(found) if f}
         refused = {i for i, r in enumerate(readiness[:len(cases)]) if isinstance(r, Tampered)}
+        layout.record(s.data_dir, [n for n, r in zip(names, readiness, strict=True)
+                                   if not isinstance(r, BaseException)], self.placed)
         for i in refused:
             log.error("NOT SERVING case shard %d: %s", i, self.integrity[i][0])
         return refused
+
+    def _placement(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """Ray options by shard. With SQLite on a cluster each shard's host is pinned (hard
+        node affinity) to the node whose disk holds its file, recorded in layout.json at first
+        start: Ray never restarts it elsewhere, where it would find no file. With a shared
+        store (`database_url`) or on one machine any node may host any shard."""
+        s = self.settings
+        self.placed: dict[str, str] = {}
+        if not s.ray_address or s.database_url:
+            return {n: dict(HOST_OPTIONS) for n in names}
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options = {}
+        for name, (node_id, disk) in place(names, layout.nodes(s.data_dir)).items():
+            self.placed[name] = disk
+            options[name] = {**HOST_OPTIONS, "scheduling_strategy":
+                             NodeAffinitySchedulingStrategy(node_id, soft=False)}
+            log.info("%s pinned to %s (Ray node %s)", name, disk, node_id)
+        return options
 
     async def stop(self) -> None:
         """Drain (Gateway.drain: no new requests or offers, reviews in progress decided

@@ -21,6 +21,8 @@ class Settings:
     data_dir: Path = Path("foureyes-data")
     rules: Path | None = None  # None: the version last published here, else the bundled rules
     ray_address: str = ""  # empty: start a local Ray
+    # a store every node reaches (PostgreSQL); None: SQLite files, each pinned to its node
+    database_url: str | None = None
     case_shards: int = 0  # 0: what the data directory holds, else one per two cores
     customer_shards: int = 0  # 0: what the data directory holds, else 1
     offer_timeout: float = 30.0  # seconds a seat has to accept an offer
@@ -70,7 +72,7 @@ class Settings:
                                                 int(self.max_video_mb * MB),
                                                 int(self.max_case_mb * MB),
                                                 self.stale_image_days * 86400.0),
-                               self.keys_path())
+                               self.keys_path(), self.wire_host())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
