@@ -29,7 +29,7 @@ from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
 from foureyes.actors.heap import settle_heap
 from foureyes.actors.shards import actor_name, shard_of
-from foureyes.errors import FoureyesError, MissingStore, Tampered, Unavailable
+from foureyes.errors import FoureyesError, HostDown, MissingStore, Tampered, Unavailable
 from foureyes.masking import feed_view, mask_logs
 from foureyes.messaging.bus import Outbox
 from foureyes.messaging.keys import WireKeys
@@ -160,10 +160,18 @@ class Peers:
     def link(self, role: str, shard: int | None = None) -> WireClient:
         name = actor_name(self.instance, role, shard)
         if name not in self._links:
-            handle = self.get(role, shard)
 
             async def resolve() -> str:
-                endpoint: str = await result(handle.endpoint.remote())
+                # looked up by name each time: a host whose node died is made again under
+                # its name (Service supervises), so an old handle would stay dead
+                try:
+                    endpoint: str = await result(self.get(role, shard).endpoint.remote())
+                except HostDown:
+                    self._handles.pop(name, None)
+                    raise
+                except ValueError as e:  # no live actor of that name: given up, being remade
+                    self._handles.pop(name, None)
+                    raise HostDown(f"{name} is not served now, retry: {e}") from None
                 return endpoint
 
             self._links[name] = WireClient(resolve, self.keys)
@@ -327,7 +335,8 @@ class CaseHost(_Served):
 
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
                  expire_after: float, dispatch: DispatchSettings, wire: WireSettings,
-                 at_rest: AtRestSettings, must_exist: bool = False) -> None:
+                 at_rest: AtRestSettings, must_exist: bool = False,
+                 remade: bool = False) -> None:
         mask_logs()
         self.at_rest = at_rest
         self.must_exist = must_exist or _restarted()
@@ -349,7 +358,7 @@ class CaseHost(_Served):
                 _CaseLink(self.peers), self._push, dispatch.offer_timeout,
                 dispatch.bar_own_outlet, dispatch.escalate_after, dispatch.review_grace)
             self.peers.local[actor_name(instance, DISPATCHER)] = self.dispatcher
-            if _restarted():
+            if _restarted() or remade:  # by Ray, or made again by the service
                 # The queue lived in memory only: ask every case host for its waiting cases
                 # (this one too: that also recovers its own cases before a channel asks).
                 for other in range(case_shards):
@@ -552,5 +561,9 @@ async def result(ref: Any) -> Any:
         if isinstance(e.cause, Exception):
             raise e.cause from None
         raise
+    except ray.exceptions.ActorUnschedulableError:
+        # its node is gone and it is pinned there (SQLite): served again when that node is back
+        raise HostDown("a shard's node is gone; retry (it is served again when the node "
+                       "holding its database is back)") from None
     except ray.exceptions.RayActorError as e:
         raise Unavailable(f"an actor host is restarting, retry: {e}") from None

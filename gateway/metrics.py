@@ -33,6 +33,14 @@ class Metrics:
         self.failures = Counter("foureyes_rpc_failures",
                                 "Calls that did not end OK, by method and gRPC status code",
                                 ["method", "code"], registry=self.registry)
+        self.host_restarts = Counter("foureyes_host_restarts",
+                                     "Actor hosts restarted (by Ray, or made again on their node)",
+                                     ["shard"], registry=self.registry)
+        self.shard_unavailable = Counter("foureyes_shard_unavailable",
+                                         "Times a shard stopped being served", ["shard"],
+                                         registry=self.registry)
+        self.shard_serving = Gauge("foureyes_shard_serving", "1 while a shard is served",
+                                   ["shard"], registry=self.registry)
 
         self._categories: set[str] = set()
         # (channel, outcome) → its counter and histogram: `labels` takes a lock and builds a
