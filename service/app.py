@@ -159,9 +159,10 @@ class Service:
         status = health_pb2.HealthCheckResponse
         for name in ("", *services):
             await health_servicer.set(name, status.NOT_SERVING if refused else status.SERVING)
-        for shard in range(s.case_shards):  # one health name per case shard
-            await health_servicer.set(f"foureyes.shard.cases-{shard}",
-                                      status.NOT_SERVING if shard in refused else status.SERVING)
+        for name in self._by_name:  # one health name per shard (the supervisor keeps it)
+            down = name.startswith("cases-") and int(name[6:]) in refused
+            await health_servicer.set(f"foureyes.shard.{name}",
+                                      status.NOT_SERVING if down else status.SERVING)
         self.refused = refused
         self._supervisor = asyncio.create_task(self._supervise())
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
