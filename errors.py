@@ -56,3 +56,14 @@ class RuleSetError(FoureyesError):
 class Tampered(FoureyesError):
     """A stored record does not match the audit chain: it was changed outside foureyes
     (DATA_LOSS). The forged state is never served."""
+
+
+class MissingStore(Tampered):
+    """A shard's database file is not where the data directory's layout says it was made:
+    a host on the wrong machine, or a lost disk (DATA_LOSS). An empty one is never made in
+    its place: acknowledged cases would read as NOT_FOUND and retried keys make second cases."""
+
+
+class HostDown(Unavailable):
+    """A host that waiting will not bring back soon: its node is gone and it is pinned there
+    (UNAVAILABLE at once, not after the deadline; retry with the same idempotency key)."""

@@ -29,13 +29,13 @@ from foureyes.actors.customer import CustomerShard, Observation
 from foureyes.actors.dispatch import Dispatcher
 from foureyes.actors.heap import settle_heap
 from foureyes.actors.shards import actor_name, shard_of
-from foureyes.errors import FoureyesError, Tampered, Unavailable
+from foureyes.errors import FoureyesError, HostDown, MissingStore, Tampered, Unavailable
 from foureyes.masking import feed_view, mask_logs
 from foureyes.messaging.bus import Outbox
 from foureyes.messaging.keys import WireKeys
 from foureyes.messaging.mailbox import LocalMailbox, Mailbox, Message, deliver
 from foureyes.messaging.wire import WireClient, WireServer
-from foureyes.store import backend, chain_verify
+from foureyes.store import backend, chain_verify, layout
 from foureyes.store.cases import CaseStore
 from foureyes.store.customers import CustomerStore
 from foureyes.store.sealing import AtRest
@@ -97,6 +97,49 @@ HOST_OPTIONS: dict[str, Any] = {
 }
 
 
+DISK_RESOURCE = "foureyes_disk_"  # a node resource naming its disk, where addresses are shared
+
+
+def node_address() -> str:
+    """This node's address in the cluster, which the other nodes reach."""
+    address: str = ray.util.get_node_ip_address()
+    return address
+
+
+def disk_of(node: Mapping[str, Any]) -> str:
+    """What a shard's SQLite file is pinned to: the node's disk, named by a custom resource
+    (`--resources '{"foureyes_disk_a": 1}'`) when given, else the node's address. Not Ray's
+    node id: a node that returns after a crash has a new one, and the same disk."""
+    for resource in sorted(node.get("Resources", {})):
+        if resource.startswith(DISK_RESOURCE):
+            return resource
+    return f"node:{node['NodeManagerAddress']}"
+
+
+def place(shards: list[str], recorded: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """shard -> (Ray node id, disk): a shard recorded on a disk goes to the live node that
+    has it, or is refused (Unavailable) until that node is back; a new one to the live node
+    that holds the fewest, so hosts spread over the cluster."""
+    alive = sorted((n for n in ray.nodes() if n.get("Alive")), key=disk_of)
+    by_disk = {disk_of(n): n["NodeID"] for n in alive}
+    load = dict.fromkeys(by_disk, 0)
+    placed: dict[str, tuple[str, str]] = {}
+    for shard in shards:
+        disk = recorded.get(shard)
+        if disk is not None:
+            if disk not in by_disk:
+                raise Unavailable(f"{shard} is held by {disk}, which is not in the cluster: "
+                                  f"start that node again (its file stays there)")
+            placed[shard] = (by_disk[disk], disk)
+            load[disk] += 1
+    for shard in shards:
+        if shard not in placed:
+            disk = min(load, key=lambda d: load[d])
+            placed[shard] = (by_disk[disk], disk)
+            load[disk] += 1
+    return placed
+
+
 class Peers:
     """The other actors of one service instance, found by name on first use: over the wire,
     through a Mailbox, or directly when they live in this process (`local`)."""
@@ -117,10 +160,18 @@ class Peers:
     def link(self, role: str, shard: int | None = None) -> WireClient:
         name = actor_name(self.instance, role, shard)
         if name not in self._links:
-            handle = self.get(role, shard)
 
             async def resolve() -> str:
-                endpoint: str = await result(handle.endpoint.remote())
+                # looked up by name each time: a host whose node died is made again under
+                # its name (Service supervises), so an old handle would stay dead
+                try:
+                    endpoint: str = await result(self.get(role, shard).endpoint.remote())
+                except HostDown:
+                    self._handles.pop(name, None)
+                    raise
+                except ValueError as e:  # no live actor of that name: given up, being remade
+                    self._handles.pop(name, None)
+                    raise HostDown(f"{name} is not served now, retry: {e}") from None
                 return endpoint
 
             self._links[name] = WireClient(resolve, self.keys)
@@ -202,6 +253,13 @@ class _CaseLink:
         return details
 
 
+def _restarted() -> bool:
+    """Whether Ray restarted this host: its database was made before, so must be found."""
+    with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
+        warnings.simplefilter("ignore")
+        return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
 @dataclass(frozen=True)
 class WireSettings:
     """How a host's wire is reached and secured: the cluster's key pair, and the address to
@@ -240,6 +298,11 @@ class _Served:
         """Frames this host's wire dropped (undecodable, or naming what is not allowed)."""
         return self._wire.dropped if self._wire is not None else 0
 
+    def node(self) -> str:
+        """The Ray node this host runs on (where its SQLite file must be)."""
+        node_id: str = ray.get_runtime_context().get_node_id()
+        return node_id
+
     def _close_wire(self) -> None:
         if self._wire is not None:
             self._wire.close()
@@ -276,10 +339,13 @@ class CaseHost(_Served):
 
     def __init__(self, instance: str, shard: int, case_shards: int, data_dir: str,
                  expire_after: float, dispatch: DispatchSettings, wire: WireSettings,
-                 at_rest: AtRestSettings, database_url: str | None = None) -> None:
+                 at_rest: AtRestSettings, must_exist: bool = False,
+                 remade: bool = False, database_url: str | None = None) -> None:
         mask_logs()
         self.at_rest = at_rest
         self.database_url = database_url
+        # a shared store (PostgreSQL) has no file to miss
+        self.must_exist = database_url is None and (must_exist or _restarted())
         self.findings: list[str] = []  # of the audit chain, found on start
         self.refused = ""  # why this shard is not served
         self.expire_after = expire_after
@@ -298,10 +364,7 @@ class CaseHost(_Served):
                 _CaseLink(self.peers), self._push, dispatch.offer_timeout,
                 dispatch.bar_own_outlet, dispatch.escalate_after, dispatch.review_grace)
             self.peers.local[actor_name(instance, DISPATCHER)] = self.dispatcher
-            with warnings.catch_warnings():  # Ray's own property trips its deprecation warning
-                warnings.simplefilter("ignore")
-                restarted = ray.get_runtime_context().was_current_actor_reconstructed
-            if restarted:
+            if _restarted() or remade:  # by Ray, or made again by the service
                 # The queue lived in memory only: ask every case host for its waiting cases
                 # (this one too: that also recovers its own cases before a channel asks).
                 for other in range(case_shards):
@@ -311,6 +374,12 @@ class CaseHost(_Served):
     async def _open(self) -> CaseShard:
         if self.refused:
             raise Tampered(self.refused)
+        try:
+            layout.require(self.path, self.must_exist)
+        except MissingStore as e:
+            self.refused = str(e)
+            log.error("%s", self.refused)
+            raise
         keys = AtRest.load(Path(self.at_rest.keys_dir))
         store = CaseStore(self.path, keys, backend.opener(self.database_url))
         await store.open()
@@ -456,16 +525,19 @@ class CustomerHost(_Served):
     WIRE_CALLS = frozenset({"observe"})
 
     def __init__(self, shard: int, data_dir: str, wire: WireSettings,
-                 at_rest: AtRestSettings, database_url: str | None = None) -> None:
+                 at_rest: AtRestSettings, must_exist: bool = False,
+                 database_url: str | None = None) -> None:
         mask_logs()
         self.at_rest = at_rest
         self.database_url = database_url
+        self.must_exist = database_url is None and (must_exist or _restarted())
         self.wire_settings = wire
         self.path = Path(data_dir) / f"customers-{shard}.sqlite"
         self._shard = _Lazy(self._open)
         settle_heap()
 
     async def _open(self) -> CustomerShard:
+        layout.require(self.path, self.must_exist)
         store = CustomerStore(self.path, AtRest.load(Path(self.at_rest.keys_dir)),
                               backend.opener(self.database_url))
         await store.open()
@@ -500,5 +572,9 @@ async def result(ref: Any) -> Any:
         if isinstance(e.cause, Exception):
             raise e.cause from None
         raise
+    except ray.exceptions.ActorUnschedulableError:
+        # its node is gone and it is pinned there (SQLite): served again when that node is back
+        raise HostDown("a shard's node is gone; retry (it is served again when the node "
+                       "holding its database is back)") from None
     except ray.exceptions.RayActorError as e:
         raise Unavailable(f"an actor host is restarting, retry: {e}") from None

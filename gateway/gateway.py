@@ -20,7 +20,7 @@ from typing import Any
 
 from foureyes.actors.case import CaseSpec, Verdict
 from foureyes.actors.customer import Observation
-from foureyes.actors.hosts import Peers, register_gateway, unregister_gateway
+from foureyes.actors.hosts import Peers, node_address, register_gateway, unregister_gateway
 from foureyes.actors.shards import shard_of
 from foureyes.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated, Unavailable
 from foureyes.gateway.events import SHUTTING_DOWN, EventStreams
@@ -154,7 +154,7 @@ class Gateway:
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"
         self.feed = Feed(settings.host, settings.feed_port)
         self.events = EventStreams(self._journal, settings.case_shards)
-        self.inbox = Inbox(keys, settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1",
+        self.inbox = Inbox(keys, settings.inbox_host or node_address(),
                            on_event=self._event)
         # the seats connected here: their login and the queue their stream reads
         self.seats: dict[str, tuple[SeatLogin, asyncio.Queue[dict[str, Any]]]] = {}

@@ -39,6 +39,14 @@ class Metrics:
                              "Frames a socket dropped since its process started (undecodable, "
                              "unknown method, unauthenticated peer), by socket",
                              ["socket"], registry=self.registry)
+        self.host_restarts = Counter("foureyes_host_restarts",
+                                     "Actor hosts restarted (by Ray, or made again on their node)",
+                                     ["shard"], registry=self.registry)
+        self.shard_unavailable = Counter("foureyes_shard_unavailable",
+                                         "Times a shard stopped being served", ["shard"],
+                                         registry=self.registry)
+        self.shard_serving = Gauge("foureyes_shard_serving", "1 while a shard is served",
+                                   ["shard"], registry=self.registry)
 
         self._categories: set[str] = set()
         # (channel, outcome) → its counter and histogram: `labels` takes a lock and builds a

@@ -32,3 +32,6 @@ class GatewaySettings:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     keys_dir: Path | None = None  # the keys of the data at rest (security/keys.py)
     database_url: str | None = None  # None: SQLite files; else PostgreSQL (store/backend.py)
+    # where the inbox binds: loopback on one machine; "" on a cluster, for the node's address
+    # (hosts on other machines push to it; CURVE protects it)
+    inbox_host: str = "127.0.0.1"

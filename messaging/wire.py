@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import zmq
-from foureyes.errors import FoureyesError, Unavailable
+from foureyes.errors import FoureyesError, HostDown, Unavailable
 from foureyes.messaging import codec
 from foureyes.messaging.keys import WireKeys, connect_securely, serve_securely
 from foureyes.messaging.loop_socket import LoopSocket
@@ -221,6 +221,8 @@ class WireClient:
         while True:
             try:
                 return await self._resolve()
+            except HostDown:
+                raise  # waiting does not bring it back: the caller retries, not us
             except Unavailable:
                 if loop.time() > deadline:
                     raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import ipaddress
 import logging
@@ -20,6 +21,7 @@ from foureyes.actors.hosts import (
     CustomerHost,
     DispatchSettings,
     WireSettings,
+    place,
 )
 from foureyes.actors.shards import actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
@@ -33,7 +35,7 @@ from foureyes.channel_adapters.seat import SeatAdapter
 from foureyes.channel_adapters.stats import StatsAdapter
 from foureyes.console.app import Console
 from foureyes.console.server import ConsoleServer
-from foureyes.errors import FoureyesError, Tampered
+from foureyes.errors import FoureyesError, Tampered, Unavailable
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
 from foureyes.gateway.rule_registry import RuleRegistry
@@ -74,6 +76,7 @@ class Service:
         self.grpc_port = 0
         self.metrics_port = 0
         self._hosts: list[Any] = []
+        self.placed: dict[str, str] = {}  # shard database -> the disk it is pinned to
         self.integrity: dict[int, list[str]] = {}  # case shard -> what its chain check found
         self.refused: set[int] = set()
         self._own_ray = False
@@ -160,10 +163,12 @@ class Service:
         status = health_pb2.HealthCheckResponse
         for name in ("", *services):
             await health_servicer.set(name, status.NOT_SERVING if refused else status.SERVING)
-        for shard in range(s.case_shards):  # one health name per case shard
-            await health_servicer.set(f"foureyes.shard.cases-{shard}",
-                                      status.NOT_SERVING if shard in refused else status.SERVING)
+        for name in self._by_name:  # one health name per shard (the supervisor keeps it)
+            down = name.startswith("cases-") and int(name[6:]) in refused
+            await health_servicer.set(f"foureyes.shard.{name}",
+                                      status.NOT_SERVING if down else status.SERVING)
         self.refused = refused
+        self._supervisor = asyncio.create_task(self._supervise())
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
@@ -205,33 +210,114 @@ class Service:
                                     s.review_grace)
         wire = WireSettings(self.keys, s.wire_host())
         at_rest = AtRestSettings(str(s.keys_path()), s.accept_tampered)
-        cases = [hosts["cases"].options(name=actor_name(s.instance, "cases", i), **HOST_OPTIONS)
-                 .remote(s.instance, i, s.case_shards, data, s.case_expiry, dispatch, wire,
-                         at_rest, s.database_url)
-                 for i in range(s.case_shards)]
-        customers = [hosts["customers"].options(name=actor_name(s.instance, "customers", i),
-                                          **HOST_OPTIONS).remote(i, data, wire, at_rest,
-                                                                s.database_url)
-                     for i in range(s.customer_shards)]
+        names = [*(f"cases-{i}" for i in range(s.case_shards)),
+                 *(f"customers-{i}" for i in range(s.customer_shards))]
+        made = layout.made(s.data_dir)
+        options = self._placement(names)
+
+        def make(name: str, remade: bool = False) -> Any:
+            role, shard = name.rsplit("-", 1)
+            i = int(shard)
+            # made again: placed afresh (its node is back under a new Ray node id)
+            placed = self._placement([name]) if remade else options
+            actor = hosts[role].options(name=actor_name(s.instance, role, i), **placed[name])
+            if role == "cases":
+                return actor.remote(s.instance, i, s.case_shards, data, s.case_expiry,
+                                    dispatch, wire, at_rest, remade or name in made, remade,
+                                    database_url=s.database_url)
+            return actor.remote(i, data, wire, at_rest, remade or name in made,
+                                database_url=s.database_url)
+
+        self._make = make
+        self._by_name = {name: make(name) for name in names}
+        cases = [self._by_name[f"cases-{i}"] for i in range(s.case_shards)]
+        customers = [self._by_name[f"customers-{i}"] for i in range(s.customer_shards)]
         self._hosts = [*cases, *customers]
         # case hosts recover open cases and hand them to the dispatcher (in case host 0); one
         # whose audit chain does not verify refuses (Tampered) and is not served
         readiness = await asyncio.gather(*(h.ready.remote() for h in self._hosts),
                                          return_exceptions=True)
-        for r in readiness:
-            if isinstance(r, BaseException) and not isinstance(r, Tampered):
-                raise r
+        for i, r in enumerate(readiness):
+            if isinstance(r, BaseException) and (i >= len(cases) or not isinstance(r, Tampered)):
+                raise r  # a customer shard refused stops the start: every request needs one
         found = await asyncio.gather(*(h.integrity.remote() for h in cases))
         self.integrity = {i: f for i, f in enumerate(found) if f}
         refused = {i for i, r in enumerate(readiness[:len(cases)]) if isinstance(r, Tampered)}
+        layout.record(s.data_dir, [n for n, r in zip(names, readiness, strict=True)
+                                   if not isinstance(r, BaseException)], self.placed)
         for i in refused:
             log.error("NOT SERVING case shard %d: %s", i, self.integrity[i][0])
         return refused
+
+    async def _supervise(self, period: float = 0.5) -> None:
+        """Watch every host: health and metrics say which shards serve. Ray restarts a host
+        that crashed (a new address: counted as a restart); a host pinned to a node that died
+        is dead for Ray (it may not run elsewhere), so it is made again, under its name and
+        from its own file, once that node is back."""
+        status = health_pb2.HealthCheckResponse
+        endpoints: dict[str, str] = {}
+        serving = dict.fromkeys(self._by_name, True)
+        while True:
+            await asyncio.sleep(period)
+            for name, handle in list(self._by_name.items()):
+                try:
+                    async with asyncio.timeout(5):
+                        endpoint = await handle.endpoint.remote()
+                    up = True
+                except (TimeoutError, ray.exceptions.RayError):
+                    up = False
+                    if self._dead(name):
+                        with contextlib.suppress(Unavailable):
+                            self._by_name[name] = self._make(name, remade=True)
+                            self.metrics.host_restarts.labels(name).inc()
+                            log.warning("%s made again on its node", name)
+                if up and endpoints.setdefault(name, endpoint) != endpoint:
+                    endpoints[name] = endpoint
+                    self.metrics.host_restarts.labels(name).inc()
+                if up != serving[name]:
+                    serving[name] = up
+                    if not up:
+                        self.metrics.shard_unavailable.labels(name).inc()
+                    log.warning("shard %s %s", name, "serving again" if up else "NOT SERVING")
+                    refused = name.startswith("cases-") and int(name[6:]) in self.refused
+                    if self._health is not None:
+                        await self._health.set(f"foureyes.shard.{name}", status.SERVING
+                                               if up and not refused else status.NOT_SERVING)
+                self.metrics.shard_serving.labels(name).set(1 if up else 0)
+
+    def _dead(self, name: str) -> bool:
+        """Whether Ray has given the host up (no live actor holds its name)."""
+        role, shard = name.rsplit("-", 1)
+        try:
+            ray.get_actor(actor_name(self.settings.instance, role, int(shard)))
+        except ValueError:
+            return True
+        return False
+
+    def _placement(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """Ray options by shard. With SQLite on a cluster each shard's host is pinned (hard
+        node affinity) to the node whose disk holds its file, recorded in layout.json at first
+        start: Ray never restarts it elsewhere, where it would find no file. With a shared
+        store (`database_url`) or on one machine any node may host any shard."""
+        s = self.settings
+        if not s.ray_address or s.database_url:
+            return {n: dict(HOST_OPTIONS) for n in names}
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options = {}
+        for name, (node_id, disk) in place(names, layout.nodes(s.data_dir)).items():
+            self.placed[name] = disk
+            options[name] = {**HOST_OPTIONS, "scheduling_strategy":
+                             NodeAffinitySchedulingStrategy(node_id, soft=False)}
+            log.info("%s pinned to %s (Ray node %s)", name, disk, node_id)
+        return options
 
     async def stop(self) -> None:
         """Drain (Gateway.drain: no new requests or offers, reviews in progress decided
         within the stop grace, every answer under way sent, streams ended UNAVAILABLE), let
         the unary calls in flight finish, then close the stores."""
+        if getattr(self, "_supervisor", None) is not None:
+            self._supervisor.cancel()
         if self._health is not None:  # load balancers move new callers elsewhere at once
             await self._health.enter_graceful_shutdown()
         if getattr(self, "gateway", None) is not None:
@@ -244,6 +330,7 @@ class Service:
             await self.gateway.close()
         if self._http is not None:
             self._http.shutdown()
+        self._hosts = list(getattr(self, "_by_name", {}).values())
         await asyncio.gather(*(h.close.remote() for h in self._hosts), return_exceptions=True)
         for h in self._hosts:
             ray.kill(h)

@@ -73,7 +73,7 @@ class Settings:
                                                 int(self.max_video_mb * MB),
                                                 int(self.max_case_mb * MB),
                                                 self.stale_image_days * 86400.0),
-                               self.keys_path(), self.database_url)
+                               self.keys_path(), self.database_url, self.wire_host())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

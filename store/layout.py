@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-from foureyes.errors import FoureyesError
+from foureyes.errors import FoureyesError, MissingStore
 
 FILE = "layout.json"
 KINDS = {"case_shards": "cases", "customer_shards": "customers"}  # setting -> database prefix
@@ -50,5 +51,45 @@ def resolve(data_dir: Path, case_shards: int = 0, customer_shards: int = 0) -> t
                 f"or use another --data-dir")
         counts[key] = want or have or defaults[key]
     data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(counts) + "\n")
+    _write(data_dir, {**_read(data_dir), **counts})
     return counts["case_shards"], counts["customer_shards"]
+
+
+def _read(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / FILE
+    held: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return held
+
+
+def _write(data_dir: Path, held: dict[str, Any]) -> None:
+    tmp = data_dir / (FILE + ".tmp")
+    tmp.write_text(json.dumps(held, sort_keys=True) + "\n")
+    tmp.replace(data_dir / FILE)
+
+
+def made(data_dir: Path) -> set[str]:
+    """The shard databases (`cases-0`, ...) recorded as made: each must be found again."""
+    return set(_read(data_dir).get("made", []))
+
+
+def nodes(data_dir: Path) -> dict[str, str]:
+    """shard database -> the node (its disk, see `disk_of`) that holds its file."""
+    return dict(_read(data_dir).get("nodes", {}))
+
+
+def record(data_dir: Path, shards: list[str], placed: dict[str, str]) -> None:
+    """After the first start that made them: these databases exist, on these nodes. Nodes
+    already recorded are kept (a shard never moves: its file does not)."""
+    held = _read(data_dir)
+    held["made"] = sorted(set(held.get("made", [])) | set(shards))
+    held["nodes"] = {**placed, **held.get("nodes", {})}
+    _write(data_dir, held)
+
+
+def require(path: Path, must_exist: bool) -> None:
+    """Refuse, rather than make an empty database, when a recorded one is not there."""
+    if must_exist and not path.exists():
+        raise MissingStore(
+            f"{path} is not served: the data directory's {FILE} records it as made, and it "
+            f"is not on this node; start its host on the node that holds it (or restore the "
+            f"file), never on an empty one")

@@ -53,3 +53,11 @@ def store_opener(request):
     if request.param == "sqlite":
         return backend.sqlite
     return backend.opener(request.getfixturevalue("postgres_url"))
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/cluster makes its own multi-node Ray, which cannot share this session's: it runs
+    only when named (run.sh test runs it after the suite)."""
+    if collection_path.name == "cluster" and collection_path.parent.name == "tests":
+        return not any("cluster" in str(arg) for arg in config.args) or None
+    return None

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from foureyes.errors import MissingStore
 from foureyes.store import layout
 from foureyes.store.layout import LayoutMismatch
 
@@ -30,3 +31,20 @@ def test_a_directory_from_before_the_record_is_read_from_its_files(tmp_path, mon
     assert layout.resolve(tmp_path) == (2, 1)
     with pytest.raises(LayoutMismatch):
         layout.resolve(tmp_path, case_shards=1)
+
+
+def test_made_databases_and_their_nodes_are_recorded_beside_the_counts(tmp_path):
+    layout.resolve(tmp_path, 2, 1)
+    layout.record(tmp_path, ["cases-0", "customers-0"], {"cases-0": "foureyes_disk_a"})
+    layout.record(tmp_path, ["cases-1"], {"cases-0": "foureyes_disk_b", "cases-1": "node:x"})
+    assert layout.made(tmp_path) == {"cases-0", "cases-1", "customers-0"}
+    assert layout.nodes(tmp_path) == {"cases-0": "foureyes_disk_a", "cases-1": "node:x"}  # kept
+    assert layout.resolve(tmp_path) == (2, 1)  # the counts survive the records
+    assert layout.made(tmp_path) == {"cases-0", "cases-1", "customers-0"}
+
+
+def test_a_recorded_database_not_found_is_refused_never_made(tmp_path):
+    layout.require(tmp_path / "cases-0.sqlite", must_exist=False)  # first start: made later
+    with pytest.raises(MissingStore, match="cases-0.sqlite"):
+        layout.require(tmp_path / "cases-0.sqlite", must_exist=True)
+    assert not (tmp_path / "cases-0.sqlite").exists()
