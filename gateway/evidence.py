@@ -197,7 +197,7 @@ class Evidence:
                  rules: Callable[[], RuleBook], blobs: BlobStore | None = None) -> None:
         self.settings = settings
         self.blobs = blobs or FileBlobStore(data_dir / "images")
-        self.index = ImageIndex(data_dir / "images.sqlite")
+        self.index = ImageIndex(data_dir / "images.sqlite", audit.sealer)
         self.audit = audit
         self.rules = rules  # the rule set active now: its image model names kinds and types
         self.cases: CasePort | None = None
