@@ -19,8 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "archive", help="move closed cases, decisions and audit entries older than a date to "
                         "<data-dir>/archive/ (own hash chain; the service must be stopped)",
-        description="Moves closed cases (documents, events, chain entries), decision-log rows "
-                    "and audit entries older than --before into one archive file per database "
+        description="Moves closed cases (documents, events, chain entries, images), "
+                    "decision-log rows and audit entries older than --before into one "
+                    "archive file per database "
                     "under <data-dir>/archive/, each with its own chain; the live chain records "
                     "a signed marker, so `audit verify` checks both. Open cases are never "
                     "moved. Idempotent. Stop the service first.")
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
                 if p.parent == args.data_dir]
         for path in live:
             print(archive.archive_file(path, cut, ring.chain))
+        images = archive.archive_images(args.data_dir, ring.chain)
+        if images is not None:
+            print(images)
         print(f"{len(live)} database(s) archived before {before}")
         return 0
     except FoureyesError as e:

@@ -19,7 +19,10 @@ stopped between the two is finished by the next.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +30,16 @@ from pathlib import Path
 
 from foureyes.errors import FoureyesError
 from foureyes.store import chain_verify
-from foureyes.store.chain import CHAIN_SCHEMA, GENESIS, INSERT, Chain, Cover, canonical, text_digest
+from foureyes.store.chain import (
+    CHAIN_SCHEMA,
+    GENESIS,
+    INSERT,
+    Chain,
+    Cover,
+    canonical,
+    digest,
+    text_digest,
+)
 
 DIR = "archive"
 MARK = chain_verify.ARCHIVE_MARK
@@ -216,3 +228,98 @@ def _cut(src: sqlite3.Connection, dst: sqlite3.Connection, name: str, target: Pa
             src.execute(f"DELETE FROM {table} WHERE rowid = ?", (int(key_text),))
     src.execute(INSERT, marker[0])
     src.execute("COMMIT")
+
+
+IMAGES_ARCHIVE = "images.archive.sqlite"
+
+
+@dataclass
+class MovedImages:
+    archive: Path
+    images: int = 0
+    blobs: int = 0  # originals no live image uses any more, moved to archive/images/
+
+    def __str__(self) -> str:
+        return (f"images: moved {self.images} index row(s) of archived cases and {self.blobs} "
+                f"original(s) to {self.archive}")
+
+
+def archive_images(data_dir: Path, chain_key: bytes) -> MovedImages | None:
+    """Moves the index rows of every archived case (any case in an archive/cases-*.archive
+    file) to the images archive, chained there, and the originals no live row uses any more.
+    Idempotent: it works from what the case archives hold, so a run stopped midway is finished
+    by the next."""
+    live = data_dir / "images.sqlite"
+    target = data_dir / DIR / IMAGES_ARCHIVE
+    if not live.exists():
+        return None
+    archived: set[str] = set()
+    for path in sorted((data_dir / DIR).glob("cases-*.archive.sqlite")):
+        with _connect(path) as conn:
+            archived.update(r[0] for r in conn.execute("SELECT case_id FROM cases"))
+    result = MovedImages(target)
+    table, columns = chain_verify.covered_rows("image")
+    with _connect(live) as src:
+        if "customer_blind" not in {r[1] for r in src.execute("PRAGMA table_info(images)")}:
+            raise ArchiveError(f"{live.name} predates the sealed customer id: start the service "
+                               f"once to convert it, then archive")
+        ids = [r[0] for r in src.execute("SELECT image_id, case_id FROM images")
+               if r[1] in archived]
+        if not ids:
+            return result
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        with _connect(target) as dst:
+            target.chmod(0o600)
+            sql = src.execute("SELECT sql FROM sqlite_master WHERE name = 'images'").fetchone()[0]
+            dst.executescript(sql.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+                              .replace("IF NOT EXISTS IF NOT EXISTS", "IF NOT EXISTS") + ";"
+                              + CHAIN_SCHEMA)
+            held = {r[0] for r in dst.execute("SELECT image_id FROM images")}
+            fresh = [i for i in ids if i not in held]
+            last = dst.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+            chain = Chain("images.archive", chain_key)
+            chain.resume(*(last if last else (0, GENESIS)))
+            names = [r[1] for r in src.execute("PRAGMA table_info(images)")]
+            dst.execute("BEGIN IMMEDIATE")
+            for image_id in fresh:
+                row = src.execute(f"SELECT {', '.join(names)} FROM images WHERE image_id = ?",
+                                  (image_id,)).fetchone()
+                dst.execute(f"INSERT INTO images ({', '.join(names)}) VALUES "
+                            f"({','.join('?' * len(names))})", row)
+                covered = dst.execute(f"SELECT {columns} FROM {table} WHERE image_id = ?",
+                                      (image_id,)).fetchone()
+                entries, head = chain.entries([Cover("image", (digest(*covered),), image_id)])
+                dst.execute(INSERT, entries[0])
+                chain.advance(head)
+            dst.execute("COMMIT")
+        shas = {r[0] for r in src.execute(
+            f"SELECT sha256 FROM images WHERE image_id IN ({','.join('?' * len(ids))})", ids)}
+        src.execute("BEGIN IMMEDIATE")
+        src.executemany("DELETE FROM images WHERE image_id = ?", [(i,) for i in ids])
+        still = {r[0] for r in src.execute("SELECT DISTINCT sha256 FROM images")}
+        for sha in sorted(shas - still):
+            result.blobs += _move_blob(data_dir, sha)
+        src.execute("COMMIT")  # after the originals are safe in the archive
+        result.images = len(ids)
+    return result
+
+
+def _move_blob(data_dir: Path, sha: str) -> int:
+    """Copies an original into archive/images/ (fsynced), then removes the live one."""
+    rel = Path(sha[:2]) / sha[2:4] / sha
+    src, dst = data_dir / "images" / rel, data_dir / DIR / "images" / rel
+    if not src.exists():
+        return 0
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists():
+        tmp = dst.with_suffix(".part")
+        with src.open("rb") as r, tmp.open("wb") as w:
+            shutil.copyfileobj(r, w, 1024 * 1024)
+            w.flush()
+            os.fsync(w.fileno())
+        if hashlib.sha256(tmp.read_bytes()).hexdigest() != sha:
+            tmp.unlink()
+            raise ArchiveError(f"the original {sha} does not match its name; not moved")
+        os.replace(tmp, dst)
+    src.unlink()
+    return 1

@@ -40,7 +40,17 @@ class Finding:
 # the covered tables of the written-behind logs, their columns in the order they were chained
 _ROWS = {"decision": ("decisions", "at, channel, request_key, outcome, scene, case_id, "
                                    "rules_version, fired, facts"),
-         "audit": ("audit", "at, event, actor, outcome, detail")}
+         "audit": ("audit", "at, event, actor, outcome, detail"),
+         # only in archive/images.archive.sqlite: the live image index is not chained
+         "image": ("images", "image_id, case_id, customer_id, scene, business_type, kind, "
+                             "type, sha256, size, content_type, uploaded_by, captured_by, "
+                             "uploaded_at, captured_at, round, phash, checks, hex(thumbnail), "
+                             "customer_blind")}
+
+
+def covered_rows(kind: str) -> tuple[str, str]:
+    """The table and the columns, in chained order, of a kind of entry."""
+    return _ROWS[kind]
 
 
 @contextlib.contextmanager

@@ -5,15 +5,18 @@ tampered archive is named. Real SQLite files, real keys."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from foureyes.actors.case import Case
 from foureyes.service.cli import main
 from foureyes.store.cases import CaseStore
+from foureyes.store.images import FileBlobStore, ImageIndex
 from foureyes.store.sealing import AtRest
 
 from tests.unit.specs import spec
 from tests.unit.test_audit_chain import edit, fill, verify
+from tests.unit.test_image_index import ID_NUMBER, image
 
 
 @pytest.fixture
@@ -124,3 +127,39 @@ async def test_refusals_are_clear_and_move_nothing(dirs, capsys):
     assert rows(data / "cases-0.sqlite", "SELECT COUNT(*) FROM cases") == [(3,)]
     code, out = archive(capsys, data / "nowhere", *EVERYTHING)
     assert code == 2 and "no data directory" in out
+
+
+async def test_the_images_of_archived_cases_go_with_them(dirs, capsys):
+    data, keys_dir = dirs
+    await fill(data, keys_dir)
+    await open_case(data, keys_dir)
+    at_rest = AtRest.load(keys_dir)
+    blobs = FileBlobStore(data / "images")
+    index = ImageIndex(data / "images.sqlite", at_rest.sealer)
+    await index.open()
+    shas = {}
+    for case_id, content in (("C1", b"only C1"), ("C2", b"shared"), ("OPEN1", b"shared")):
+        writer = blobs.begin()
+        writer.write(content)
+        writer.finish()
+        await writer.commit()
+        shas[case_id] = writer.sha256()
+        await index.add(replace(image(0, ID_NUMBER, shas[case_id]), image_id=f"img-{case_id}",
+                                case_id=case_id))
+    await index.close()
+    code, out = archive(capsys, data, *EVERYTHING)
+    assert code == 0, out
+    assert "images: moved 2 index row(s) of archived cases and 1 original(s)" in out, out
+    assert not blobs.exists(shas["C1"]) and blobs.exists(shas["OPEN1"])  # still used live
+    moved = data / "archive" / "images" / shas["C1"][:2] / shas["C1"][2:4] / shas["C1"]
+    assert moved.read_bytes() == b"only C1"
+    assert rows(data / "images.sqlite", "SELECT case_id FROM images") == [("OPEN1",)]
+    arc = data / "archive" / "images.archive.sqlite"
+    assert sorted(rows(arc, "SELECT case_id FROM images")) == [("C1",), ("C2",)]
+    assert ID_NUMBER.encode() not in arc.read_bytes()  # still sealed
+    assert "moved 0 index row(s)" in archive(capsys, data, *EVERYTHING)[1]
+    code, out = verify(capsys, data)
+    assert code == 0 and "images.archive: ok, 2 entries" in out, out
+    edit(arc, "UPDATE images SET kind = 'selfie' WHERE case_id = 'C2'")
+    code, out = verify(capsys, data)
+    assert code == 1 and "images.archive: TAMPERED: images row" in out, out
