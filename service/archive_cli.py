@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from pathlib import Path
 
 from foureyes.errors import FoureyesError
 from foureyes.security import keys
 from foureyes.store import archive, chain_verify
 
-RETENTION_MONTHS = 12  # PCI DSS 10.7: a year of audit trail, kept live by default
+# PCI DSS 10.7: a year of audit trail, kept live by default; FOUREYES_RETENTION_MONTHS sets it
+# as the other settings are set (service/settings.py)
+RETENTION_MONTHS = 12
+
+
+def _retention() -> int:
+    value = os.environ.get("FOUREYES_RETENTION_MONTHS", "")
+    return int(value) if value.isdigit() else RETENTION_MONTHS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,9 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--before", type=dt.date.fromisoformat,
                    help="move what is older than this date (YYYY-MM-DD, UTC; default: today "
                         "minus the retention time)")
-    p.add_argument("--retention-months", type=int, default=RETENTION_MONTHS,
-                   help=f"how long records stay live (default {RETENTION_MONTHS}); a --before "
-                        f"inside it is refused; 0: no floor")
+    p.add_argument("--retention-months", type=int, default=_retention(),
+                   help=f"how long records stay live (default {RETENTION_MONTHS}, or "
+                        f"FOUREYES_RETENTION_MONTHS); a --before inside it is refused; 0: no floor")
 
 
 def _months_ago(today: dt.date, months: int) -> dt.date:
