@@ -199,7 +199,7 @@ class Evidence:
                  opener: Opener = sqlite) -> None:
         self.settings = settings
         self.blobs = blobs or FileBlobStore(data_dir / "images")
-        self.index = ImageIndex(data_dir / "images.sqlite", opener)
+        self.index = ImageIndex(data_dir / "images.sqlite", opener, audit.sealer)
         self.audit = audit
         self.rules = rules  # the rule set active now: its image model names kinds and types
         self.cases: CasePort | None = None

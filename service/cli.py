@@ -12,7 +12,15 @@ from typing import Any
 
 from foureyes.errors import FoureyesError, RuleSetError
 from foureyes.masking import mask_logs
-from foureyes.service import audit_cli, events_cli, images_cli, operators_cli, rules_cli, stats_cli
+from foureyes.service import (
+    archive_cli,
+    audit_cli,
+    events_cli,
+    images_cli,
+    operators_cli,
+    rules_cli,
+    stats_cli,
+)
 from foureyes.service.settings import Settings
 from foureyes.store.layout import LayoutMismatch
 
@@ -131,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     rules_cli.add_parser(sub)
     operators_cli.add_parser(sub)
     audit_cli.add_parser(sub)
+    archive_cli.add_parser(sub)
     stats_cli.add_parser(sub)
     events_cli.add_parser(sub)
     images_cli.add_parser(sub)
@@ -140,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     mask_logs()  # no ID, card or phone number leaves in a log line
     if args.command in ("audit", "keys"):
         return audit_cli.run(args)
+    if args.command == "archive":
+        return archive_cli.run(args)
     if args.command == "rules":
         return rules_cli.run(args)
     if args.command == "operators":

@@ -19,8 +19,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from foureyes.errors import FoureyesError
+from foureyes.security import keys
 from foureyes.store.cases import read_docs
 from foureyes.store.images import FileBlobStore, StoredImage, read_images
+from foureyes.store.sealing import AtRest
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif",
               "application/pdf": "pdf", "video/mp4": "mp4"}
@@ -47,6 +50,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("foureyes-data"),
                         help="the service's data directory (default ./foureyes-data)")
     which = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("--keys-dir", type=Path,
+                        help="its keys (default <data-dir>.keys beside it, or FOUREYES_KEYS_DIR)")
     which.add_argument("--customer", help="every image of every case of this customer")
     which.add_argument("--case", help="one case's images, with its decision")
     which.add_argument("--since", help="every image uploaded since DATE (YYYY-MM-DD, local "
@@ -73,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
     if not index_path.exists():
         print(f"no image index in {args.data_dir} (images.sqlite)", file=sys.stderr)
         return 1
-    images = read_images(index_path, args.customer or "", args.case or "", since)
+    try:
+        sealer = AtRest.load(Path(args.keys_dir or keys.default_keys_dir(args.data_dir)),
+                             create=False).sealer
+    except FoureyesError as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 2
+    images = read_images(index_path, sealer, args.customer or "", args.case or "", since)
     count = export(args.data_dir, images, args.out)
     print(f"{count} images written to {args.out} (manifest.csv, manifest.json)")
     return 0

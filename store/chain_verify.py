@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from foureyes.store.case_seal import event_digest
-from foureyes.store.chain import GENESIS, Chain, checkpoint_text, digest, link, text_digest
+from foureyes.store.chain import (
+    GENESIS,
+    Chain,
+    canonical,
+    checkpoint_text,
+    digest,
+    link,
+    text_digest,
+)
 
 TAIL = 200  # entries a host checks before it serves
 
@@ -32,7 +40,17 @@ class Finding:
 # the covered tables of the written-behind logs, their columns in the order they were chained
 _ROWS = {"decision": ("decisions", "at, channel, request_key, outcome, scene, case_id, "
                                    "rules_version, fired, facts"),
-         "audit": ("audit", "at, event, actor, outcome, detail")}
+         "audit": ("audit", "at, event, actor, outcome, detail"),
+         # only in archive/images.archive.sqlite: the live image index is not chained
+         "image": ("images", "image_id, case_id, customer_id, scene, business_type, kind, "
+                             "type, sha256, size, content_type, uploaded_by, captured_by, "
+                             "uploaded_at, captured_at, round, phash, checks, hex(thumbnail), "
+                             "customer_blind")}
+
+
+def covered_rows(kind: str) -> tuple[str, str]:
+    """The table and the columns, in chained order, of a kind of entry."""
+    return _ROWS[kind]
 
 
 @contextlib.contextmanager
@@ -44,9 +62,13 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+ARCHIVE_MARK = "archive:"  # the subject of a live chain's archive markers (store/archive.py)
+
+
 def chained_files(data_dir: Path) -> list[Path]:
+    """The live databases, then the archives (store/archive.py)."""
     out = []
-    for path in sorted(data_dir.glob("*.sqlite")):
+    for path in [*sorted(data_dir.glob("*.sqlite")), *sorted(data_dir.glob("archive/*.sqlite"))]:
         with _connect(path) as conn:
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'chain'").fetchone():
                 out.append(path)
@@ -103,8 +125,41 @@ def verify_file(path: Path, chain_key: bytes, tail: int | None = None,
             good.append((seq, parsed, subject, version))
             prev, expected = h, seq + 1
         found += _checkpoints(conn, name, chain, last, hashes, start, exported)
-        found += _covered(conn, good, full=tail is None)
+        moved, problems = archived_seqs(conn, path.parent)
+        found += problems
+        found += _covered(conn, [g for g in good if g[0] not in moved], full=tail is None)
     return [Finding(name, m) for m in found]
+
+
+def archived_seqs(conn: sqlite3.Connection, data_dir: Path) -> tuple[set[int], list[str]]:
+    """The live entries whose rows the archive markers say were moved, each marker checked
+    against the archive it names: its entry and hash there, and the list of entries moved."""
+    moved: set[int] = set()
+    found: list[str] = []
+    cut: dict[str, int] = {}
+    for seq, subject, body in conn.execute(
+            "SELECT seq, subject, body FROM chain WHERE subject LIKE ? ORDER BY seq",
+            (ARCHIVE_MARK + "%",)):
+        file = subject[len(ARCHIVE_MARK):]
+        aseq, ahead, listed = json.loads(body)["d"]
+        path = data_dir / "archive" / Path(file).name
+        if not path.exists():
+            found.append(f"entry {seq} marks rows moved to archive/{file}, which is missing")
+            continue
+        with _connect(path) as arc:
+            row = arc.execute("SELECT hash FROM chain WHERE seq = ?", (int(aseq),)).fetchone()
+            seqs = [int(r[0]) for r in arc.execute(
+                "SELECT live_seq FROM moved WHERE archive_seq > ? AND archive_seq <= ?",
+                (cut.get(file, 0), int(aseq)))]
+        cut[file] = int(aseq)
+        if row is None or row[0] != ahead:
+            found.append(f"entry {seq}: archive/{file} entry {aseq} differs from what was "
+                         f"archived (changed, deleted or rolled back)")
+        if text_digest(canonical(sorted(seqs))) != listed:
+            found.append(f"entry {seq}: archive/{file} lists other moved entries than were "
+                         f"archived")
+        moved.update(seqs)
+    return moved, found
 
 
 def _checkpoints(conn: sqlite3.Connection, name: str, chain: Chain, last: int,

@@ -7,7 +7,9 @@ stored once. The store is behind `BlobStore`, so an object store can replace the
 in a cluster (an implementation stages the upload in a local file the same way, then puts it).
 
 The index (SQLite) says which case each image belongs to, whose it is, what it shows and how it
-was checked; the same blob may serve several index rows (the same photo in two cases).
+was checked; the same blob may serve several index rows (the same photo in two cases). The
+customer id is sealed (store/sealing.py) and looked up by its blind index (`customer_blind`),
+as the customer store does, so the index names no customer in clear.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from foureyes.store.backend import Opener, sqlite
+from foureyes.store.database import Database, Statement
+from foureyes.store.sealing import AtRest, Sealer
 
 READ_CHUNK = 256 * 1024
 
@@ -170,10 +174,10 @@ CREATE TABLE IF NOT EXISTS images (
     phash TEXT NOT NULL,
     band0 INTEGER, band1 INTEGER, band2 INTEGER, band3 INTEGER,
     checks TEXT NOT NULL,
-    thumbnail BLOB
+    thumbnail BLOB,
+    customer_blind TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS images_case ON images(case_id);
-CREATE INDEX IF NOT EXISTS images_customer ON images(customer_id);
 CREATE INDEX IF NOT EXISTS images_sha ON images(sha256);
 CREATE INDEX IF NOT EXISTS images_at ON images(uploaded_at);
 CREATE INDEX IF NOT EXISTS images_band0 ON images(band0);
@@ -233,19 +237,43 @@ _COLUMNS = ("image_id", "case_id", "customer_id", "scene", "business_type", "kin
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM images"
 
 
-def _image(row: tuple[Any, ...]) -> StoredImage:
+# an index made before the customer id was sealed: its column added, its rows sealed on open
+_BLIND_INDEX = "CREATE INDEX IF NOT EXISTS images_customer_blind ON images(customer_blind)"
+
+
+def _image(row: tuple[Any, ...], sealer: Sealer) -> StoredImage:
     values = dict(zip(_COLUMNS, row, strict=True))
+    values["customer_id"] = sealer.open(values["customer_id"])
     values["checks"] = json.loads(values["checks"])
     values["thumbnail"] = values["thumbnail"] or b""
     return StoredImage(**values)
 
 
 class ImageIndex:
-    def __init__(self, path: Path, opener: Opener = sqlite) -> None:
+    def __init__(self, path: Path, opener: Opener = sqlite, sealer: Sealer | None = None) -> None:
+        """`sealer`: the service's (AtRest.sealer); the development keys without one."""
+        self.sealer = sealer or AtRest.development().sealer
         self.db = opener(path, IMAGE_SCHEMA, True, None)
 
     async def open(self) -> None:
         await self.db.open()
+        if isinstance(self.db, Database):  # an index file from before the blind index
+            await self._seal_clear_rows()
+
+    async def _seal_clear_rows(self) -> None:
+        columns = {r[1] for r in await self.db.look_up("PRAGMA table_info(images)")}
+        statements: list[Statement] = []
+        if "customer_blind" not in columns:
+            statements.append(("ALTER TABLE images ADD COLUMN customer_blind TEXT NOT NULL "
+                               "DEFAULT ''", ()))
+        statements += [("DROP INDEX IF EXISTS images_customer", ()), (_BLIND_INDEX, ())]
+        clear = await self.db.look_up(
+            "SELECT image_id, customer_id FROM images WHERE customer_blind = ''"
+            if "customer_blind" in columns else "SELECT image_id, customer_id FROM images")
+        statements += [("UPDATE images SET customer_id = ?, customer_blind = ? WHERE image_id = ?",
+                        (self.sealer.seal(c), self.sealer.blind(self.sealer.open(c)), i))
+                       for i, c in clear]
+        await self.db.write(statements)
 
     async def close(self) -> None:
         await self.db.close()
@@ -258,18 +286,20 @@ class ImageIndex:
         await self.db.write([(
             "INSERT OR IGNORE INTO images (image_id, case_id, customer_id, scene, business_type, "
             "kind, type, sha256, size, content_type, uploaded_by, captured_by, uploaded_at, "
-            "captured_at, round, phash, band0, band1, band2, band3, checks, thumbnail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (image.image_id, image.case_id, image.customer_id, image.scene, image.business_type,
+            "captured_at, round, phash, band0, band1, band2, band3, checks, thumbnail, "
+            "customer_blind) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (image.image_id, image.case_id, self.sealer.seal(image.customer_id), image.scene,
+             image.business_type,
              image.kind, image.type, image.sha256, image.size, image.content_type,
              image.uploaded_by, image.captured_by, image.uploaded_at, image.captured_at,
              image.round, image.phash, *bands(image.phash), json.dumps(image.checks),
-             image.thumbnail or None))])
+             image.thumbnail or None, self.sealer.blind(image.customer_id)))])
         return True
 
     async def get(self, image_id: str) -> StoredImage | None:
         rows = await self.db.look_up(f"{_SELECT} WHERE image_id = ?", (image_id,))
-        return _image(rows[0]) if rows else None
+        return _image(rows[0], self.sealer) if rows else None
 
     async def thumbnails(self, image_ids: list[str]) -> dict[str, bytes]:
         if not image_ids:
@@ -287,13 +317,14 @@ class ImageIndex:
     async def used_elsewhere(self, sha256: str, phash: str, customer_id: str) -> list[StoredImage]:
         """Images of other customers with the same bytes or a near-identical picture, the
         earliest first."""
-        found = {i.image_id: i for i in map(_image, await self.db.look_up(
-            f"{_SELECT} WHERE sha256 = ? AND customer_id != ?", (sha256, customer_id)))}
+        blind = self.sealer.blind(customer_id)
+        found = {i.image_id: i for i in (_image(r, self.sealer) for r in await self.db.look_up(
+            f"{_SELECT} WHERE sha256 = ? AND customer_blind != ?", (sha256, blind)))}
         if phash:
             b = bands(phash)
-            for image in map(_image, await self.db.look_up(
+            for image in (_image(r, self.sealer) for r in await self.db.look_up(
                     f"{_SELECT} WHERE (band0 = ? OR band1 = ? OR band2 = ? OR band3 = ?) "
-                    "AND customer_id != ?", (*b, customer_id))):
+                    "AND customer_blind != ?", (*b, blind))):
                 if distance(image.phash, phash) <= NEAR_BITS:
                     found[image.image_id] = image
         return sorted(found.values(), key=lambda i: i.uploaded_at)
@@ -301,13 +332,16 @@ class ImageIndex:
     async def select(self, customer_id: str = "", case_id: str = "", since: float | None = None
                ) -> list[StoredImage]:
         """The archive's selections: by customer, by case, or uploaded since a time."""
-        return [_image(r) for r in await self.db.look_up(*_selection(customer_id, case_id, since))]
+        return [_image(r, self.sealer) for r in
+                await self.db.look_up(*_selection(self.sealer, customer_id, case_id, since))]
 
 
-def _selection(customer_id: str, case_id: str, since: float | None) -> tuple[str, list[Any]]:
+def _selection(sealer: Sealer, customer_id: str, case_id: str, since: float | None
+               ) -> tuple[str, list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    for column, value in (("customer_id", customer_id), ("case_id", case_id)):
+    for column, value in (("customer_blind", customer_id and sealer.blind(customer_id)),
+                          ("case_id", case_id)):
         if value:
             where.append(f"{column} = ?")
             args.append(value)
@@ -318,11 +352,16 @@ def _selection(customer_id: str, case_id: str, since: float | None) -> tuple[str
     return sql + " ORDER BY uploaded_at", args
 
 
-def read_images(path: Path, customer_id: str = "", case_id: str = "",
+def read_images(path: Path, sealer: Sealer, customer_id: str = "", case_id: str = "",
                 since: float | None = None) -> list[StoredImage]:
-    """ImageIndex.select on a file opened read-only (the export runs beside a live service)."""
+    """ImageIndex.select on a file opened read-only (the export runs beside a live service);
+    an index not yet opened by a service since the customer id was sealed is read as it is."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return [_image(r) for r in conn.execute(*_selection(customer_id, case_id, since))]
+        if "customer_blind" not in {r[1] for r in conn.execute("PRAGMA table_info(images)")}:
+            every = [_image(r, sealer) for r in conn.execute(*_selection(sealer, "", case_id, since))]
+            return [i for i in every if not customer_id or i.customer_id == customer_id]
+        return [_image(r, sealer) for r in
+                conn.execute(*_selection(sealer, customer_id, case_id, since))]
     finally:
         conn.close()
