@@ -10,11 +10,13 @@ the statistics read it with json_extract (store/rollup.py), and it names no pers
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
-from foureyes.errors import Tampered
+from foureyes.errors import NotFound, Tampered
 from foureyes.store.backend import Backend
 from foureyes.store.chain import Chain, Cover, digest, link, text_digest
+from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest, Sealer
 
 SPEC_FIELDS = ("customer_id", "account_masked")
@@ -100,9 +102,30 @@ class CaseSeal:
     @staticmethod
     async def never_chained(db: Backend, case_id: str) -> None:
         """Raises Tampered if the chain knows the case whose current-state row is missing."""
-        if await db.look_up("SELECT 1 FROM chain WHERE subject = ? LIMIT 1", (case_id,)):
+        rows = await db.look_up("SELECT MAX(seq) FROM chain WHERE subject = ?", (case_id,))
+        if rows and rows[0][0] is not None:
+            if isinstance(db, Database) and await _archived(db, int(rows[0][0])):
+                raise NotFound(f"case {case_id} was archived (retention: `foureyes archive`); "
+                               f"it is in {ARCHIVE_DIR}/{db.path.stem}.archive.sqlite")
             raise Tampered(f"case {case_id}: its current-state row was deleted outside "
                            f"foureyes (the audit chain of {db.label} holds its events)")
 
     def opened_data(self, case_id: str, data: dict[str, Any]) -> dict[str, Any]:
         return self.sealer.open_fields(data, EVENT_FIELDS, case_id)
+
+
+ARCHIVE_DIR = "archive"
+
+
+async def _archived(db: Database, seq: int) -> bool:
+    """Whether the live entry `seq` was moved to this file's archive (store/archive.py) under
+    one of the live chain's markers; `audit verify` checks the archive and its markers whole."""
+    path = db.path.parent / ARCHIVE_DIR / f"{db.path.stem}.archive.sqlite"
+    if not path.exists() or not await db.look_up(
+            "SELECT 1 FROM chain WHERE subject = ? LIMIT 1", (f"archive:{path.name}",)):
+        return False
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT 1 FROM moved WHERE live_seq = ?", (seq,)).fetchone() is not None
+    finally:
+        conn.close()
