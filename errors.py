@@ -37,6 +37,11 @@ class Unavailable(FoureyesError):
     """A part of the service is not reachable right now; retry later (UNAVAILABLE)."""
 
 
+class StoreUnavailable(Unavailable):
+    """A store could not be opened: its SQLite file (unreadable, not a database, on a full
+    disk) or its PostgreSQL server (unreachable, refused the schema)."""
+
+
 class RuleError(FoureyesError):
     """One problem in a rule file, located as `file:line: rule-id: message`."""
 

@@ -101,6 +101,16 @@ class Service:
         return f"http://{self.settings.host}:{self.metrics_port}/metrics"
 
     async def start(self) -> None:
+        """Everything up, or (on any failure) everything opened so far closed again: an
+        aiosqlite connection left open keeps the process from ever exiting."""
+        try:
+            await self._start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+
+    async def _start(self) -> None:
         mask_logs()  # this process's log lines leave with personal numbers masked
         s = self.settings
         cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)

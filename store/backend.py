@@ -19,6 +19,7 @@ from foureyes.store.database import Database, Statement
 
 class Backend(Protocol):
     label: str  # how messages name it: the file name, or the PostgreSQL schema
+    dialect: str  # "sqlite" (a file in the data directory) or "postgresql"
     chain: Chain | None
     commits: int
 

@@ -104,7 +104,8 @@ class CaseSeal:
         """Raises Tampered if the chain knows the case whose current-state row is missing."""
         rows = await db.look_up("SELECT MAX(seq) FROM chain WHERE subject = ?", (case_id,))
         if rows and rows[0][0] is not None:
-            if isinstance(db, Database) and await _archived(db, int(rows[0][0])):
+            if isinstance(db, Database) and db.dialect == "sqlite" and await _archived(
+                    db, int(rows[0][0])):
                 raise NotFound(f"case {case_id} was archived (retention: `foureyes archive`); "
                                f"it is in {ARCHIVE_DIR}/{db.path.stem}.archive.sqlite")
             raise Tampered(f"case {case_id}: its current-state row was deleted outside "

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from foureyes.errors import StoreUnavailable
 from foureyes.store.chain import CHAIN_SCHEMA, INSERT, INSERT_CHECKPOINT, Chain, Cover
 
 Statement = tuple[str, Sequence[Any]]
@@ -46,6 +47,8 @@ def _commit(conn: sqlite3.Connection, flat: list[Statement]) -> None:
 
 
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: Path, schema: str, commit_on_loop: bool = False,
                  chain: Chain | None = None) -> None:
         """`chain`: the audit chain of this file; each write's `covers` become its entries, in
@@ -63,11 +66,15 @@ class Database:
         self._force_checkpoint = False
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA synchronous=FULL")
-        await self._conn.executescript(self._schema)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA synchronous=FULL")
+            await self._conn.executescript(self._schema)
+        except (OSError, sqlite3.Error) as e:
+            await self.close()
+            raise StoreUnavailable(f"{self.path}: {e}") from e
         # data files readable by the owner only: they hold the journals (personal fields are
         # sealed, but the rest is the bank's too); the WAL and shm files follow the database's
         for suffix in ("", "-wal", "-shm"):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from foureyes.store.backend import Opener, sqlite
-from foureyes.store.database import Database, Statement
+from foureyes.store.database import Statement
 from foureyes.store.sealing import AtRest, Sealer
 
 READ_CHUNK = 256 * 1024
@@ -257,7 +257,7 @@ class ImageIndex:
 
     async def open(self) -> None:
         await self.db.open()
-        if isinstance(self.db, Database):  # an index file from before the blind index
+        if self.db.dialect == "sqlite":  # an index file from before the blind index
             await self._seal_clear_rows()
 
     async def _seal_clear_rows(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from foureyes.errors import FoureyesError
+from foureyes.errors import StoreUnavailable
 from foureyes.store.chain import Chain
 from foureyes.store.database import Database, Statement
 
@@ -29,10 +29,6 @@ _TABLE = re.compile(r"(CREATE TABLE IF NOT EXISTS \w+ \()")
 _IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 # what the connections are asked for whatever the server's defaults: committed means on disk
 _SETTINGS = {"synchronous_commit": "on"}
-
-
-class StoreUnavailable(FoureyesError):
-    """The PostgreSQL server could not be reached or refused the store's schema."""
 
 
 def schema_name(stem: str) -> str:
@@ -66,6 +62,8 @@ def pg_sql(sql: str) -> str:
 
 class PostgresDatabase(Database):
     """Database's group commit and chain, on PostgreSQL."""
+
+    dialect = "postgresql"
 
     def __init__(self, url: str, path: Path, schema: str, commit_on_loop: bool = False,
                  chain: Chain | None = None) -> None:

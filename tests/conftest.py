@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 import uuid
 
 import pytest
@@ -61,3 +63,28 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "cluster" and collection_path.parent.name == "tests":
         return not any("cluster" in str(arg) for arg in config.args) or None
     return None
+
+
+_outcome: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _outcome["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """A thread that is not a daemon (an aiosqlite connection never closed, say) would keep
+    this process from exiting after its summary: a hang on CI. Name it and exit instead."""
+    def lingering() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t is not threading.main_thread()
+                and not t.daemon and t.is_alive()
+                and not t.name.startswith(("ThreadPoolExecutor", "asyncio_"))]  # end at exit
+
+    for t in lingering():
+        t.join(timeout=10)
+    if left := lingering():
+        sys.stderr.write(f"\nthreads left running by the tests (a resource never closed): "
+                         f"{', '.join(t.name for t in left)}\n")
+        sys.stderr.flush()
+        os._exit(_outcome.get("status") or 3)

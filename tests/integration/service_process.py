@@ -42,7 +42,7 @@ class ServiceProcess:
              "--ray-address", address, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        ready = threading.Event()
+        ready, started = threading.Event(), threading.Event()
 
         def read() -> None:
             assert self.proc is not None and self.proc.stdout is not None
@@ -53,11 +53,12 @@ class ServiceProcess:
                 if m := re.search(r"operator (\S+)\s+password (\S+)", line):
                     self.passwords[m[1]] = m[2]
                 if line.startswith("ready"):
+                    started.set()
                     ready.set()
-            ready.set()
+            ready.set()  # the output ended: the process is exiting
 
         threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(timeout) or self.proc.poll() is not None:
+        if not ready.wait(timeout) or not started.is_set():
             raise RuntimeError("the service did not start:\n" + "".join(self.output))
         return self
 

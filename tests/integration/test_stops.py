@@ -135,12 +135,24 @@ async def test_a_subscriber_gets_every_journal_event_through_a_kill_of_the_whole
         made = load.made
         await until(lambda: load.made >= made + 30)  # the channels' retries reach the new process
         await load.stop()
-    await feed.caught_up(svc.data_dir, 1)
+    expected = await feed.caught_up(svc.data_dir, 1)
     await feed.stop()
-    expected = journals(svc.data_dir, 1)
     assert any(r[4] == "requeued" for r in expected)  # the restart found cases in flight
-    assert unique(feed.received) == expected
+    assert unique(feed.received, expected) == expected
     assert grpc.StatusCode.INTERNAL not in feed.errors
     svc.signal(signal.SIGTERM)
     with contextlib.suppress(Exception):
         await asyncio.to_thread(svc.wait)
+
+
+async def test_a_start_that_fails_midway_exits_with_its_reason(ray_session, tmp_path):
+    """A late step of the start fails (the image index opens after the hosts, the decision
+    and audit logs): the process says why and exits; nothing it opened keeps it alive."""
+    data = tmp_path / "data"
+    (data / "images.sqlite").mkdir(parents=True)
+    svc = ServiceProcess(data)
+    with pytest.raises(RuntimeError, match="did not start"):
+        svc.start()
+    assert await asyncio.to_thread(svc.wait, 60) == 1
+    assert f"refused: {data / 'images.sqlite'}: unable to open database file" in "".join(
+        svc.output)
