@@ -89,6 +89,41 @@ def registered_gateways(instance: str) -> dict[str, str]:
     return found
 
 
+def _service_key(instance: str = "") -> bytes:
+    return f"foureyes/services/{instance}".encode()
+
+
+def register_service(instance: str, case_shards: int, customer_shards: int) -> None:
+    """A service whose hosts are up, for gateways that join it (`serve --join`)."""
+    from ray.experimental import internal_kv
+
+    internal_kv._internal_kv_put(
+        _service_key(instance), json.dumps({"case_shards": case_shards,
+                                            "customer_shards": customer_shards}).encode(),
+        overwrite=True, namespace="foureyes")
+
+
+def unregister_service(instance: str) -> None:
+    from ray.experimental import internal_kv
+
+    with contextlib.suppress(Exception):  # Ray may be going down with the service
+        internal_kv._internal_kv_del(_service_key(instance), namespace="foureyes")
+
+
+def running_services() -> dict[str, tuple[int, int]]:
+    """instance -> (case shards, customer shards), of the services running in this Ray."""
+    from ray.experimental import internal_kv
+
+    prefix = _service_key()
+    found: dict[str, tuple[int, int]] = {}
+    for key in internal_kv._internal_kv_list(prefix, namespace="foureyes"):
+        raw = internal_kv._internal_kv_get(key, namespace="foureyes")
+        if raw is not None:
+            entry = json.loads(raw)
+            found[key[len(prefix):].decode()] = (entry["case_shards"], entry["customer_shards"])
+    return found
+
+
 HOST_OPTIONS: dict[str, Any] = {
     "num_cpus": 0,  # hosts are mostly waiting on I/O; don't let them starve Ray's scheduler
     "max_restarts": -1,
@@ -297,6 +332,11 @@ class _Served:
     async def dropped(self) -> int:
         """Frames this host's wire dropped (undecodable, or naming what is not allowed)."""
         return self._wire.dropped if self._wire is not None else 0
+
+    def wire_keys(self) -> WireKeys:
+        """The cluster's CURVE key pair, for a gateway joining the service: it is a Ray
+        driver of this cluster already, which can read every host's constructor arguments."""
+        return self.wire_settings.keys
 
     def node(self) -> str:
         """The Ray node this host runs on (where its SQLite file must be)."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import zlib
 
+# The Ray namespace of every foureyes driver and its actors: a gateway that joins a running
+# service (`serve --join`) finds the hosts by name only within the namespace that made them
+NAMESPACE = "foureyes"
+
 
 def shard_of(key: str, shards: int) -> int:
     # crc32, not hash(): it must agree across processes and restarts

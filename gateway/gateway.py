@@ -132,9 +132,10 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
                  metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys,
-                 at_rest: AtRest | None = None) -> None:
+                 at_rest: AtRest | None = None, logs: str = "") -> None:
         """`keys`: the cluster's key pair, for the wire to the hosts and the inbox; `at_rest`:
-        the keys of the data at rest (personal fields sealed, the audit chain signed)."""
+        the keys of the data at rest (personal fields sealed, the audit chain signed); `logs`:
+        what this gateway's own files are named after (default: the instance)."""
         self.settings = settings
         self.instance = instance
         self.keys = keys
@@ -145,10 +146,11 @@ class Gateway:
         self.audit = audit
         self.at_rest = at_rest
         opener = backend.opener(settings.database_url)
-        self.decisions = DecisionLog(settings.data_dir / f"decisions-{instance}.sqlite", at_rest,
+        logs = logs or instance
+        self.decisions = DecisionLog(settings.data_dir / f"decisions-{logs}.sqlite", at_rest,
                                      opener)
         # the roll-up of requests by branch asks the rules active now for an outlet's units
-        self.stats = StatsKeeper(settings.data_dir, instance, lambda o: self.book.units_of(o))
+        self.stats = StatsKeeper(settings.data_dir, logs, lambda o: self.book.units_of(o))
         self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book,
                                  opener=opener)
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"

@@ -22,8 +22,11 @@ from foureyes.actors.hosts import (
     DispatchSettings,
     WireSettings,
     place,
+    register_service,
+    running_services,
+    unregister_service,
 )
-from foureyes.actors.shards import actor_name
+from foureyes.actors.shards import NAMESPACE, actor_name
 from foureyes.channel_adapters.admin import AdminAdapter
 from foureyes.channel_adapters.auth import AuthAdapter
 from foureyes.channel_adapters.channels import MobileAdapter, SelfServiceAdapter, TellerAdapter
@@ -76,6 +79,7 @@ class Service:
         self.grpc_port = 0
         self.metrics_port = 0
         self._hosts: list[Any] = []
+        self._by_name: dict[str, Any] = {}  # shard -> its host, made by this service
         self.placed: dict[str, str] = {}  # shard database -> the disk it is pinned to
         self.integrity: dict[int, list[str]] = {}  # case shard -> what its chain check found
         self.refused: set[int] = set()
@@ -113,8 +117,9 @@ class Service:
     async def _start(self) -> None:
         mask_logs()  # this process's log lines leave with personal numbers masked
         s = self.settings
-        cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
-        s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
+        if not s.join:
+            cases, customers = layout.resolve(s.data_dir, s.case_shards, s.customer_shards)
+            s = self.settings = replace(s, case_shards=cases, customer_shards=customers)
         files = s.credential_files()
         if not _loopback(s.host) and not files.real:
             raise InsecureBind(
@@ -127,17 +132,25 @@ class Service:
         if not ray.is_initialized():
             # "local", not None: None joins whatever cluster this machine last ran (Ray's
             # /tmp/ray/ray_current_cluster), even a dead one, and hangs on it
-            ray.init(address=s.ray_address or "local", include_dashboard=False,
-                     logging_level=logging.WARNING, configure_logging=False)
+            ray.init(address=s.ray_address or "local", namespace=NAMESPACE,
+                     include_dashboard=False, logging_level=logging.WARNING,
+                     configure_logging=False)
             self._own_ray = True
         self.at_rest = AtRest.load(s.keys_path())  # made on first start, outside the data dir
-        refused = await self._start_hosts()
+        if s.join:
+            s = await self._join()
+            refused: set[int] = set()
+        else:
+            refused = await self._start_hosts()
         self.metrics = Metrics()
-        audit = AuditLog(s.data_dir / f"audit-{s.instance}.sqlite", self.at_rest,
+        # each gateway keeps its own decision log, audit log and API counters (one writer
+        # each, one chain each); a joined one's are named after its gateway too
+        logs = f"{s.instance}-{uuid.uuid4().hex[:6]}" if s.join else s.instance
+        audit = AuditLog(s.data_dir / f"audit-{logs}.sqlite", self.at_rest,
                          backend.opener(s.database_url))
         guard = Guard(self.credentials, audit.record)
         self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
-                               self.keys, self.at_rest)
+                               self.keys, self.at_rest, logs)
         await self.gateway.start()
         for shard, findings in self.integrity.items():
             for finding in findings:  # the override is audited, finding by finding
@@ -179,6 +192,8 @@ class Service:
                                       status.NOT_SERVING if down else status.SERVING)
         self.refused = refused
         self._supervisor = asyncio.create_task(self._supervise())
+        if not s.join:  # further gateways may join it now
+            register_service(s.instance, s.case_shards, s.customer_shards)
         self._http, _ = start_http_server(s.metrics_port, addr=s.host,
                                           registry=self.metrics.registry)
         self.metrics_port = self._http.server_port
@@ -209,6 +224,30 @@ class Service:
                             "`foureyes rules approve %s`", rules, proposal.version,
                             active.version, proposal.proposed_by, proposal.version)
         return active
+
+    async def _join(self) -> Settings:
+        """A further gateway: the running service's instance, shards and wire keys, from its
+        Ray; its hosts, dispatcher and supervision stay with the service that made them."""
+        s = self.settings
+        services = running_services()
+        if s.join == "*":
+            if len(services) != 1:
+                raise Unavailable(f"--join: {len(services)} foureyes services run in this Ray "
+                                  f"({', '.join(sorted(services)) or 'none'}); name one")
+            instance = next(iter(services))
+        elif s.join in services:
+            instance = s.join
+        else:
+            raise Unavailable(f"--join {s.join}: no such service runs in this Ray (running: "
+                              f"{', '.join(sorted(services)) or 'none'})")
+        cases, customers = services[instance]
+        s = self.settings = replace(s, instance=instance, case_shards=cases,
+                                    customer_shards=customers)
+        host: Any = ray.get_actor(actor_name(instance, "cases", 0))
+        self.keys = await host.wire_keys.remote()
+        log.info("joined service %s (%d case shards, %d customer shards)", instance, cases,
+                 customers)
+        return s
 
     async def _start_hosts(self) -> set[int]:
         """The case shards refused because their audit chain does not verify."""
@@ -326,6 +365,8 @@ class Service:
         """Drain (Gateway.drain: no new requests or offers, reviews in progress decided
         within the stop grace, every answer under way sent, streams ended UNAVAILABLE), let
         the unary calls in flight finish, then close the stores."""
+        if not self.settings.join:
+            unregister_service(self.settings.instance)
         if getattr(self, "_supervisor", None) is not None:
             self._supervisor.cancel()
         if self._health is not None:  # load balancers move new callers elsewhere at once

@@ -55,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
                             "published in the data directory, else the bundled rules)")
     serve.add_argument("--ray-address",
                        help="join an existing Ray cluster (default: start a local Ray)")
+    serve.add_argument("--join", nargs="?", const="*", metavar="INSTANCE",
+                       help="run a further gateway of the foureyes service already running in "
+                            "the Ray of --ray-address (the one there, or the instance named): "
+                            "its own gRPC, console and metrics ports and logs, the service's "
+                            "hosts, rules and credentials (the same --data-dir on this machine, "
+                            "or the bank's files and --keys-dir on another); see README, "
+                            "More gateways")
     serve.add_argument("--case-shards", type=int,
                        help="case host processes (default: as many as the data directory was "
                             "made with, else one per two cores); fixed once a data directory "
@@ -180,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         evidence_gate=args.evidence_gate, max_image_mb=args.max_image_mb,
         max_video_mb=args.max_video_mb, max_case_mb=args.max_case_mb,
         stale_image_days=args.stale_image_days, keys_dir=args.keys_dir,
-        accept_tampered=args.accept_tampered or None, database_url=args.database_url)
+        accept_tampered=args.accept_tampered or None, database_url=args.database_url,
+        join=args.join)
+    if settings.join and not settings.ray_address:
+        parser.error("--join needs --ray-address: the Ray of the service it joins")
     return asyncio.run(serve_until_stopped(settings))
 
 

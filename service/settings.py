@@ -52,6 +52,9 @@ class Settings:
     # schema per shard (store/postgres.py): "not None" means the store is shared
     database_url: str | None = None
     instance: str = field(default="", compare=False)  # names this run's Ray actors
+    # a further gateway of the running service of that instance ("*": the one service in
+    # this Ray): no hosts of its own; "" runs a whole service
+    join: str = ""
 
     def credential_files(self) -> CredentialFiles:
         return CredentialFiles(self.tls_cert, self.tls_key, self.tls_ca, self.systems,

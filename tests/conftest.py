@@ -10,11 +10,13 @@ import uuid
 
 import pytest
 import ray
+from foureyes.actors.shards import NAMESPACE
 
 
 @pytest.fixture(scope="session")
 def ray_session():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
+             logging_level=logging.WARNING)
     yield
     ray.shutdown()
 

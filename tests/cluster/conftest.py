@@ -10,6 +10,7 @@ import tempfile
 
 import pytest
 import ray
+from foureyes.actors.shards import NAMESPACE
 from ray.cluster_utils import Cluster
 
 # Ray marks a node dead after this many missed health checks, this far apart (defaults
@@ -28,7 +29,8 @@ def cluster():
         "temp_dir": temp})
     c.worker = c.add_node(num_cpus=1, resources={"foureyes_disk_w1": 1})
     c.wait_for_nodes()
-    ray.init(address=c.address, include_dashboard=False, logging_level=logging.WARNING)
+    ray.init(address=c.address, namespace=NAMESPACE, include_dashboard=False,
+             logging_level=logging.WARNING)
     yield c
     ray.shutdown()
     c.shutdown()

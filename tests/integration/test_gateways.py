@@ -1,0 +1,125 @@
+"""Gateways are many and equal: a further gateway joins a running service (`serve --join`),
+and channels and seats may use either, with one dispatcher and one set of rules."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+
+import pytest
+from foureyes.errors import Unavailable
+from foureyes.protos import foureyes_pb2 as pb
+from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.seat_client import SeatClient
+
+from tests.integration.conftest import connect, enrol, publish_approved, seat_of
+from tests.integration.service_process import ServiceProcess
+from tests.integration.test_event_feed import until
+from tests.integration.test_rules_publishing import candidate, files_of, withdrawal
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_seat_on_a_joined_gateway_decides_what_a_channel_asked_on_the_first(
+        start_service, tmp_path):
+    data = tmp_path / "data"
+    first = await start_service(data_dir=data)
+    second = await start_service(data_dir=data, join=first.settings.instance)
+    assert second.settings.instance == first.settings.instance
+    assert second.grpc_port != first.grpc_port
+    assert second.gateway.gateway_id != first.gateway.gateway_id
+    try:
+        async with connect(first) as ch1, connect(second) as ch2:
+            teller = pbg.TellerChannelStub(ch1)
+            seat = await seat_of(second, ch2, "seat-j", "auth-j", 2, ["cash"]).connect()
+            d = await teller.Authorize(withdrawal("join-1"))
+            assert d.case_id
+            watch = teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))
+            offer = await seat.next_of("offer")  # the dispatcher pushed it to the other gateway
+            assert offer.offer.case.case_id == d.case_id
+            seat.accept(d.case_id)
+            assigned = (await seat.next_of("assigned")).assigned.case
+            seat.decide(d.case_id, assigned.version, pb.APPROVE)
+            await seat.next_of("decided")
+            async with asyncio.timeout(30):  # the channel hears it on its own gateway
+                async for update in watch:
+                    if update.state == pb.APPROVED:
+                        break
+            # and either gateway answers for the case
+            now = await pbg.TellerChannelStub(ch2).WatchCase(
+                pb.WatchCaseRequest(case_id=d.case_id)).read()
+            assert (now.state, now.final) == (pb.APPROVED, True)
+            await seat.close()
+        # each gateway keeps its own decision log and audit log: one writer, one chain each
+        assert len(list(data.glob("decisions-*.sqlite"))) == 2
+        assert len(list(data.glob("audit-*.sqlite"))) == 2
+    finally:
+        await second.stop()
+        await first.stop()
+
+
+async def test_a_gateway_joined_from_its_own_process_serves_a_seat_and_leaves_the_hosts(
+        start_service, tmp_path):
+    """`serve --join` as an operator runs it: its own process and Ray driver, its inbox on the
+    node's address, the wire keys from the service's hosts. Stopping it stops no host."""
+    data = tmp_path / "data"
+    first = await start_service(data_dir=data)
+    password = enrol(first, "auth-p", 2, ["cash"])  # the directory file both gateways read
+    joined = ServiceProcess(data, "--join", first.settings.instance).start()
+    try:
+        async with connect(first) as ch1, joined.channel() as ch2:
+            teller = pbg.TellerChannelStub(ch1)
+            seat = await SeatClient(ch2, "seat-p", "auth-p", 2, ["cash"],
+                                    password=password).connect()
+            d = await teller.Authorize(withdrawal("proc-1"))
+            assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
+            seat.accept(d.case_id)
+            assigned = (await seat.next_of("assigned")).assigned.case
+            seat.decide(d.case_id, assigned.version, pb.APPROVE)
+            await seat.next_of("decided")
+            now = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
+            assert now.state == pb.APPROVED
+            await seat.close()
+        joined.signal(signal.SIGTERM)
+        assert await asyncio.to_thread(joined.wait, 60) == 0
+        async with connect(first) as ch1:  # the service's hosts still serve
+            later = await pbg.TellerChannelStub(ch1).Authorize(withdrawal("proc-2"))
+            assert later.outcome == pb.REQUIRED and later.case_id
+    finally:
+        if joined.proc is not None and joined.proc.poll() is None:
+            joined.proc.kill()
+        await first.stop()
+
+
+async def test_a_rule_publish_through_one_gateway_is_in_force_on_the_other(
+        start_service, tmp_path):
+    data = tmp_path / "data"
+    first = await start_service(data_dir=data)
+    second = await start_service(data_dir=data, join=first.settings.instance)
+    try:
+        async with connect(first) as ch1, connect(second) as ch2:
+            before = await pbg.TellerChannelStub(ch2).Authorize(withdrawal("p-1"))
+            assert before.outcome == pb.REQUIRED  # 60,000 is above the bundled 50,000
+            published = await publish_approved(first, ch1, files_of(candidate(tmp_path, 70000)))
+            await until(lambda: second.gateway.book.version == published.version, timeout=15)
+            after = await pbg.TellerChannelStub(ch2).Authorize(withdrawal("p-2"))
+            assert after.rules_version == published.version
+            assert after.outcome == pb.NOT_REQUIRED
+    finally:
+        await second.stop()
+        await first.stop()
+
+
+async def test_joining_a_service_that_is_not_running_is_refused(start_service, tmp_path):
+    with pytest.raises(Unavailable, match="no such service runs in this Ray"):
+        await start_service(data_dir=tmp_path / "data", join="nobody")
+
+
+def test_serve_join_without_a_ray_address_explains(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "foureyes.service.cli", "serve", "--join",
+                          "--data-dir", str(tmp_path / "data")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "--join needs --ray-address" in out.stderr
