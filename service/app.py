@@ -347,18 +347,23 @@ class Service:
         """Ray options by shard. With SQLite on a cluster each shard's host is pinned (hard
         node affinity) to the node whose disk holds its file, recorded in layout.json at first
         start: Ray never restarts it elsewhere, where it would find no file. With a shared
-        store (`database_url`) or on one machine any node may host any shard."""
+        store (`database_url`) any node may host any shard: on a cluster each is placed on
+        the live node holding the fewest, and one whose node died is made again at once on
+        another (the supervisor). Affinity, not Ray's SPREAD or a soft affinity: Ray ignores
+        both for actors that ask no resources (hosts ask no CPU), and packs them on one node."""
         s = self.settings
-        if not s.ray_address or s.database_url:
+        if not s.ray_address:
             return {n: dict(HOST_OPTIONS) for n in names}
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        recorded = {} if s.database_url else layout.nodes(s.data_dir)
         options = {}
-        for name, (node_id, disk) in place(names, layout.nodes(s.data_dir)).items():
-            self.placed[name] = disk
+        for name, (node_id, disk) in place(names, recorded).items():
+            if not s.database_url:
+                self.placed[name] = disk
             options[name] = {**HOST_OPTIONS, "scheduling_strategy":
                              NodeAffinitySchedulingStrategy(node_id, soft=False)}
-            log.info("%s pinned to %s (Ray node %s)", name, disk, node_id)
+            log.info("%s placed on %s (Ray node %s)", name, disk, node_id)
         return options
 
     async def stop(self) -> None:

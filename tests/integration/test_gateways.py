@@ -12,6 +12,7 @@ import pytest
 from foureyes.errors import Unavailable
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.app import Service
 from foureyes.service.seat_client import SeatClient
 
 from tests.integration.conftest import connect, enrol, publish_approved, seat_of
@@ -60,36 +61,43 @@ async def test_a_seat_on_a_joined_gateway_decides_what_a_channel_asked_on_the_fi
         await first.stop()
 
 
-async def test_a_gateway_joined_from_its_own_process_serves_a_seat_and_leaves_the_hosts(
-        start_service, tmp_path):
-    """`serve --join` as an operator runs it: its own process and Ray driver, its inbox on the
-    node's address, the wire keys from the service's hosts. Stopping it stops no host."""
-    data = tmp_path / "data"
-    first = await start_service(data_dir=data)
+async def decided_through_a_joined_process(first: Service, keys: list[str]) -> None:
+    """`serve --join` as an operator runs it (its own process and Ray driver, its inbox on the
+    node's address, the wire keys from the service's hosts): a seat there decides the cases a
+    channel asks for on `first`, which hears the outcome. Stopping it stops no host."""
     password = enrol(first, "auth-p", 2, ["cash"])  # the directory file both gateways read
-    joined = ServiceProcess(data, "--join", first.settings.instance).start()
+    joined = ServiceProcess(first.settings.data_dir, "--join", first.settings.instance).start()
     try:
         async with connect(first) as ch1, joined.channel() as ch2:
             teller = pbg.TellerChannelStub(ch1)
             seat = await SeatClient(ch2, "seat-p", "auth-p", 2, ["cash"],
                                     password=password).connect()
-            d = await teller.Authorize(withdrawal("proc-1"))
-            assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
-            seat.accept(d.case_id)
-            assigned = (await seat.next_of("assigned")).assigned.case
-            seat.decide(d.case_id, assigned.version, pb.APPROVE)
-            await seat.next_of("decided")
-            now = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
-            assert now.state == pb.APPROVED
+            for key in keys:
+                d = await teller.Authorize(withdrawal(key))
+                assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
+                seat.accept(d.case_id)
+                assigned = (await seat.next_of("assigned")).assigned.case
+                seat.decide(d.case_id, assigned.version, pb.APPROVE)
+                await seat.next_of("decided")
+                now = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
+                assert now.state == pb.APPROVED
             await seat.close()
         joined.signal(signal.SIGTERM)
         assert await asyncio.to_thread(joined.wait, 60) == 0
         async with connect(first) as ch1:  # the service's hosts still serve
-            later = await pbg.TellerChannelStub(ch1).Authorize(withdrawal("proc-2"))
+            later = await pbg.TellerChannelStub(ch1).Authorize(withdrawal(f"{keys[0]}-after"))
             assert later.outcome == pb.REQUIRED and later.case_id
     finally:
         if joined.proc is not None and joined.proc.poll() is None:
             joined.proc.kill()
+
+
+async def test_a_gateway_joined_from_its_own_process_serves_a_seat_and_leaves_the_hosts(
+        start_service, tmp_path):
+    first = await start_service(data_dir=tmp_path / "data")
+    try:
+        await decided_through_a_joined_process(first, ["proc-1"])
+    finally:
         await first.stop()
 
 
