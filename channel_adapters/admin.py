@@ -31,24 +31,25 @@ class AdminAdapter:
                            context: grpc.aio.ServicerContext) -> pb.RuleSetVersion:
         op = self._operator(context)  # the gateway checks the role
         files = {f.name: f.content for f in request.files[:MAX_RULE_FILES]}
-        proposal = self.gateway.propose_rules(files, request.comment[:500], op)
+        proposal = await self.gateway.propose_rules(files, request.comment[:500], op)
         return _version(proposal, self.gateway.book.version)
 
     async def RollbackRules(self, request: pb.RollbackRulesRequest,
                             context: grpc.aio.ServicerContext) -> pb.RuleSetVersion:
         op = self._operator(context)
-        proposal = self.gateway.propose_rollback(request.version[:64], request.comment[:500], op)
+        proposal = await self.gateway.propose_rollback(request.version[:64], request.comment[:500], op)
         return _version(proposal, self.gateway.book.version)
 
     async def ApproveRules(self, request: pb.ApproveRulesRequest,
                            context: grpc.aio.ServicerContext) -> pb.RuleSetVersion:
         op = self._operator(context)
-        activation = self.gateway.approve_rules(request.version[:64], op)
+        activation = await self.gateway.approve_rules(request.version[:64], op)
         return _version(activation, self.gateway.book.version)
 
     async def ListRuleVersions(self, request: pb.ListRuleVersionsRequest,
                                context: grpc.aio.ServicerContext) -> pb.ListRuleVersionsResponse:
         self._operator(context, "rule_author", "rule_approver", "auditor")
+        await self.gateway.share_rules()
         active = self.gateway.book.version
         registry = self.gateway.registry
         return pb.ListRuleVersionsResponse(

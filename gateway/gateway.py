@@ -26,7 +26,7 @@ from foureyes.errors import InvalidRequest, NotFound, PermissionDenied, Unauthen
 from foureyes.gateway.events import SHUTTING_DOWN, EventStreams
 from foureyes.gateway.evidence import Evidence
 from foureyes.gateway.metrics import Metrics
-from foureyes.gateway.rule_registry import Activation, RuleRegistry
+from foureyes.gateway.rule_registry import Activation, RuleRegistry, share
 from foureyes.gateway.settings import GatewaySettings
 from foureyes.gateway.stats import StatsKeeper
 from foureyes.messaging.batching import Batcher
@@ -40,6 +40,7 @@ from foureyes.store import backend
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.chain import CHECKPOINT_SECONDS, signed_heads
 from foureyes.store.decisions import DecisionLog
+from foureyes.store.rule_log import RuleLog
 from foureyes.store.sealing import AtRest
 from foureyes.store.stats import Report
 
@@ -132,10 +133,13 @@ def case_id_for(channel: str, idempotency_key: str) -> str:
 class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
                  metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys,
-                 at_rest: AtRest | None = None, logs: str = "") -> None:
+                 at_rest: AtRest | None = None, logs: str = "",
+                 shared_rules: RuleLog | None = None) -> None:
         """`keys`: the cluster's key pair, for the wire to the hosts and the inbox; `at_rest`:
         the keys of the data at rest (personal fields sealed, the audit chain signed); `logs`:
-        what this gateway's own files are named after (default: the instance)."""
+        what this gateway's own files are named after (default: the instance); `shared_rules`:
+        the rule registry's copy in the shared store (opened), which it then closes."""
+        self.shared_rules = shared_rules
         self.settings = settings
         self.instance = instance
         self.keys = keys
@@ -225,6 +229,7 @@ class Gateway:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
+                await self.share_rules()
                 self._follow_active_rules()
                 self._follow_directory()
                 register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
@@ -337,6 +342,8 @@ class Gateway:
         self.feed.close()
         await self.stats.close()
         await self.evidence.close()
+        if self.shared_rules is not None:
+            await self.shared_rules.close()
 
     async def ask_case(self, case_id: str, message: str, *args: Any) -> Any:
         return await self.peers.case_host(case_id).ask(message, *args)
@@ -470,23 +477,35 @@ class Gateway:
 
     # ------------------------------------------------------------------ rules
 
-    def propose_rules(self, files: dict[str, str], comment: str, by: Operator) -> Activation:
+    async def propose_rules(self, files: dict[str, str], comment: str, by: Operator
+                            ) -> Activation:
         by.require("rule_author")
+        await self.share_rules()
         proposal = self.registry.propose_files(files, comment, by.operator_id)
+        await self.share_rules()  # another gateway's approver sees it at once
         self.audit.record("rules-proposed", by.operator_id, "ok", proposal.version)
         return proposal
 
-    def propose_rollback(self, version: str, comment: str, by: Operator) -> Activation:
+    async def propose_rollback(self, version: str, comment: str, by: Operator) -> Activation:
         by.require("rule_author")
+        await self.share_rules()
         proposal = self.registry.propose_rollback(version, comment, by.operator_id)
+        await self.share_rules()
         self.audit.record("rollback-proposed", by.operator_id, "ok", proposal.version)
         return proposal
 
-    def approve_rules(self, version: str, by: Operator) -> Activation:
+    async def approve_rules(self, version: str, by: Operator) -> Activation:
         by.require("rule_approver")
+        await self.share_rules()  # the proposal may have been made through another gateway
         self.book = self.registry.approve(version, by.operator_id)
+        await self.share_rules()
         self.audit.record("rules-approved", by.operator_id, "ok", version)
         return self.registry.history()[-1]
+
+    async def share_rules(self) -> None:
+        """With a shared store: this registry's writes into it, and its state from it."""
+        if self.shared_rules is not None:
+            await share(self.registry, self.shared_rules)
 
     def _follow_directory(self) -> None:
         """The bank changed its operator directory: a seat whose operator was disabled, or no
@@ -505,7 +524,8 @@ class Gateway:
                 q.put_nowait({"type": "closed"})
 
     def _follow_active_rules(self) -> None:
-        """Another gateway on this data directory may have published: follow it."""
+        """Another gateway (on this data directory, or through the shared store) may have
+        published: follow it."""
         active = self.registry.active_version
         if active and active != self.book.version:
             self.book = self.registry.load(active)

@@ -8,6 +8,9 @@ Layout in the data directory:
                                proposed it and who approved it
     rules/proposals.jsonl      one line per proposal (a publish or a rollback) and per approval
 
+With a shared store (`--database-url`) every file and line written here is also kept there
+(store/rule_log.py): gateways on other machines `follow` it and become what it says.
+
 Publishing is all-or-nothing: the candidate is loaded, validated and its tests run in a
 staging directory; only a set that passes is moved in. Over the API a set is only proposed;
 it becomes active when a second person, not the proposer, approves it (four eyes on rule
@@ -32,6 +35,7 @@ from foureyes.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from foureyes.rules import testing
 from foureyes.rules.book import RuleBook
 from foureyes.rules.files import contents
+from foureyes.store.rule_log import Record, RuleLog
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+\.yaml$")
 
@@ -55,6 +59,9 @@ class RuleRegistry:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "rules"
         self.root.mkdir(parents=True, exist_ok=True)
+        # written here, not yet in the shared store (the gateway hands them over, and keeps
+        # them until the store took them)
+        self.unshared: list[Record] = []
 
     @property
     def active_version(self) -> str:
@@ -104,8 +111,7 @@ class RuleRegistry:
             raise NotFound(f"rule set version {version!r} is not waiting for approval")
         if proposal.proposed_by == by:
             raise PermissionDenied("a rule change is approved by someone other than its proposer")
-        _append(self.root / "proposals.jsonl", {"version": version, "at": time.time(),
-                                                "approved_by": by})
+        self._append("proposals", {"version": version, "at": time.time(), "approved_by": by})
         return self._activate(self.load(version), proposal.comment, proposal.proposed_by, by,
                               proposal.proposed_at)
 
@@ -114,7 +120,7 @@ class RuleRegistry:
             raise Conflict(f"rule set version {book.version} is the active one already")
         entry: dict[str, Any] = {"version": book.version, "at": time.time(), "comment": comment,
                  "trigger_rules": len(book.ruleset.triggers), "proposed_by": by}
-        _append(self.root / "proposals.jsonl", entry)
+        self._append("proposals", entry)
         return Activation(book.version, 0.0, comment, entry["trigger_rules"], by, "", entry["at"])
 
     def publish_files(self, files: dict[str, str], comment: str, by: str = "service start"
@@ -143,14 +149,18 @@ class RuleRegistry:
                     RuleError(Path(test.file).name, test.line, test.name,
                               "test failed: " + "; ".join(problems))
                     for test, problems in report.failed])
-            final = self.root / book.version
-            if not final.exists():
-                for f in staging.iterdir():
-                    _fsync(f)
-                os.replace(staging, final)
-            return RuleBook.load(final)
+            self._move_in(staging, book.version)
+            self.unshared.append(("files", {"version": book.version, "files": files}))
+            return RuleBook.load(self.root / book.version)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _move_in(self, staging: Path, version: str) -> None:
+        final = self.root / version
+        if not final.exists():
+            for f in staging.iterdir():
+                _fsync(f)
+            os.replace(staging, final)
 
     def propose_dir(self, directory: Path, comment: str, by: str) -> Activation | None:
         """Propose the set in `directory`; None when it is the active version already or is
@@ -169,15 +179,63 @@ class RuleRegistry:
                   proposed_at: float) -> RuleBook:
         if book.version == self.active_version:
             return book
-        tmp = self.root / "ACTIVE.tmp"
-        tmp.write_text(book.version + "\n")
-        _fsync(tmp)
-        os.replace(tmp, self.root / "ACTIVE")
-        _append(self.root / "history.jsonl", {
+        self._set_active(book.version)
+        self._append("history", {
             "version": book.version, "at": time.time(), "comment": comment,
             "trigger_rules": len(book.ruleset.triggers), "proposed_by": proposed_by,
             "approved_by": approved_by, "proposed_at": proposed_at})
         return book
+
+    def _set_active(self, version: str) -> None:
+        tmp = self.root / "ACTIVE.tmp"
+        tmp.write_text(version + "\n")
+        _fsync(tmp)
+        os.replace(tmp, self.root / "ACTIVE")
+
+    def _append(self, kind: str, entry: dict[str, Any]) -> None:
+        _append(self.root / f"{kind}.jsonl", entry)
+        self.unshared.append((kind, entry))
+
+    # ------------------------------------------------------------------ a shared store
+
+    def missing(self, shared: list[tuple[str, str]]) -> set[str]:
+        """The versions the shared log names whose files are not here yet."""
+        named = {json.loads(line)["version"] for _, line in shared}
+        return {v for v in named if not (self.root / v).is_dir()}
+
+    def adopt(self, version: str, files: dict[str, str]) -> None:
+        """A version published through another gateway (validated and tested there)."""
+        bad = sorted(n for n in files if not _FILE_NAME.match(n))
+        if bad:
+            raise InvalidRequest(f"shared rule set {version}: bad file names {', '.join(bad)}")
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            for name, content in files.items():
+                (staging / name).write_text(content, encoding="utf-8")
+            if RuleBook.load(staging).version != version:
+                raise InvalidRequest(f"shared rule set {version}: its files are another version")
+            self._move_in(staging, version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def follow(self, shared: list[tuple[str, str]]) -> None:
+        """Become what the shared log says: its lines missing here appended (in its order),
+        and its newest activation the active version. Not while something written here is
+        not shared yet: it would be undone."""
+        if self.unshared:
+            return
+        for kind in ("proposals", "history"):
+            path = self.root / f"{kind}.jsonl"
+            here = set(path.read_text().splitlines()) if path.exists() else set()
+            for k, line in shared:
+                if k == kind and line not in here:
+                    _append_line(path, line)
+                    here.add(line)
+        activations = [line for k, line in shared if k == "history"]
+        if activations:
+            newest = json.loads(activations[-1])["version"]
+            if newest != self.active_version:
+                self._set_active(newest)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -187,10 +245,29 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _append(path: Path, entry: dict[str, Any]) -> None:
+    _append_line(path, json.dumps(entry, ensure_ascii=False))  # as store/rule_log.py's lines
+
+
+def _append_line(path: Path, line: str) -> None:
     with path.open("a") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        f.write(line + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+async def share(registry: RuleRegistry, log: RuleLog) -> None:
+    """What `registry` wrote into the shared store (kept for the next try if the store
+    fails), then `registry` made what the store says: another gateway's publishes, proposals
+    and approvals."""
+    records = registry.unshared[:]
+    await log.append(records)
+    del registry.unshared[:len(records)]
+    shared = await log.lines()
+    for version in registry.missing(shared):
+        files = await log.files(version)
+        if files is not None:
+            registry.adopt(version, files)
+    registry.follow(shared)
 
 
 def _fsync(path: Path) -> None:

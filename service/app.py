@@ -41,7 +41,7 @@ from foureyes.console.server import ConsoleServer
 from foureyes.errors import FoureyesError, Tampered, Unavailable
 from foureyes.gateway.gateway import Gateway
 from foureyes.gateway.metrics import Metrics
-from foureyes.gateway.rule_registry import RuleRegistry
+from foureyes.gateway.rule_registry import RuleRegistry, share
 from foureyes.masking import mask_logs
 from foureyes.messaging.keys import WireKeys
 from foureyes.protos import foureyes_pb2, foureyes_pb2_grpc
@@ -51,6 +51,7 @@ from foureyes.security.guard import Guard
 from foureyes.service.settings import Settings
 from foureyes.store import backend, layout
 from foureyes.store.audit_log import AuditLog
+from foureyes.store.rule_log import RuleLog
 from foureyes.store.sealing import AtRest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
@@ -80,6 +81,7 @@ class Service:
         self.metrics_port = 0
         self._hosts: list[Any] = []
         self._by_name: dict[str, Any] = {}  # shard -> its host, made by this service
+        self._rule_log: RuleLog | None = None  # with a shared store; the gateway closes it
         self.placed: dict[str, str] = {}  # shard database -> the disk it is pinned to
         self.integrity: dict[int, list[str]] = {}  # case shard -> what its chain check found
         self.refused: set[int] = set()
@@ -128,7 +130,13 @@ class Service:
                 "and --operators (the operator directory); see README, Credentials")
         self.credentials = credentials.load(s.data_dir, files)
         registry = RuleRegistry(s.data_dir)
+        if s.database_url:  # the registry's copy every gateway follows: read it first
+            self._rule_log = RuleLog(s.data_dir / "rules.sqlite", backend.opener(s.database_url))
+            await self._rule_log.open()
+            await share(registry, self._rule_log)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
+        if self._rule_log is not None:
+            await share(registry, self._rule_log)  # a first start's publish, for the others
         if not ray.is_initialized():
             # "local", not None: None joins whatever cluster this machine last ran (Ray's
             # /tmp/ray/ray_current_cluster), even a dead one, and hangs on it
@@ -150,7 +158,7 @@ class Service:
                          backend.opener(s.database_url))
         guard = Guard(self.credentials, audit.record)
         self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
-                               self.keys, self.at_rest, logs)
+                               self.keys, self.at_rest, logs, self._rule_log)
         await self.gateway.start()
         for shard, findings in self.integrity.items():
             for finding in findings:  # the override is audited, finding by finding
@@ -212,6 +220,9 @@ class Service:
         waits for a rule approver as a PublishRules would."""
         rules = self.settings.rules
         if not registry.active_version:
+            if self.settings.join:  # a gateway publishes nothing of its own at start
+                raise Unavailable("--join: no active rule set to join with; run the gateway on "
+                                  "the service's data directory, or with its --database-url")
             if rules is not None:
                 return registry.publish_dir(rules, f"--rules {rules} at first start")
             return registry.publish_dir(DEFAULT_RULES, "bundled rules at first start")
@@ -384,6 +395,8 @@ class Service:
             await self._server.stop(grace=5)
         if getattr(self, "gateway", None) is not None:
             await self.gateway.close()
+        elif self._rule_log is not None:  # the start failed before the gateway took it
+            await self._rule_log.close()
         if self._http is not None:
             self._http.shutdown()
         self._hosts = list(getattr(self, "_by_name", {}).values())

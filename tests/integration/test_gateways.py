@@ -121,8 +121,12 @@ async def test_a_rule_publish_through_one_gateway_is_in_force_on_the_other(
 
 
 async def test_joining_a_service_that_is_not_running_is_refused(start_service, tmp_path):
-    with pytest.raises(Unavailable, match="no such service runs in this Ray"):
-        await start_service(data_dir=tmp_path / "data", join="nobody")
+    first = await start_service(data_dir=tmp_path / "data")
+    try:
+        with pytest.raises(Unavailable, match="--join nobody: no such service runs in this Ray"):
+            await start_service(data_dir=tmp_path / "data", join="nobody")
+    finally:
+        await first.stop()
 
 
 def test_serve_join_without_a_ray_address_explains(tmp_path):
@@ -131,3 +135,43 @@ def test_serve_join_without_a_ray_address_explains(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "--join needs --ray-address" in out.stderr
+
+
+async def test_with_postgresql_a_gateway_elsewhere_follows_the_rules_through_the_store(
+        start_service, tmp_path, postgres_url):
+    """The joined gateway has a data directory of its own (another machine): the rules come
+    from the shared store, never from its empty directory or the bundled set."""
+    keys = tmp_path / "keys"  # the bank's key files, given to both machines
+    first = await start_service(data_dir=tmp_path / "a", database_url=postgres_url,
+                                keys_dir=keys)
+    elsewhere = tmp_path / "b"
+    try:
+        published = await _publish_on(first, tmp_path)
+        second = await start_service(data_dir=elsewhere, database_url=postgres_url,
+                                     keys_dir=keys, join=first.settings.instance)
+        try:
+            assert second.gateway.book.version == published.version  # at start
+            assert (elsewhere / "rules" / published.version).is_dir()
+            again = await _publish_on(first, tmp_path, 80000)  # and while both run
+            await until(lambda: second.gateway.book.version == again.version, timeout=15)
+            async with connect(second) as ch2:
+                d = await pbg.TellerChannelStub(ch2).Authorize(withdrawal("pg-1", "75000"))
+                assert (d.rules_version, d.outcome) == (again.version, pb.NOT_REQUIRED)
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+
+
+async def _publish_on(svc: Service, tmp_path, limit: int = 70000) -> pb.RuleSetVersion:
+    async with connect(svc) as ch:
+        return await publish_approved(svc, ch, files_of(candidate(tmp_path, limit)))
+
+
+async def test_a_gateway_joining_with_no_rules_to_follow_is_refused(start_service, tmp_path):
+    first = await start_service(data_dir=tmp_path / "a")
+    try:  # another data directory and no shared store: nothing to follow
+        with pytest.raises(Unavailable, match="no active rule set to join with"):
+            await start_service(data_dir=tmp_path / "b", join=first.settings.instance)
+    finally:
+        await first.stop()
