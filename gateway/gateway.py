@@ -40,8 +40,8 @@ from foureyes.store import backend
 from foureyes.store.audit_log import AuditLog
 from foureyes.store.chain import CHECKPOINT_SECONDS, signed_heads
 from foureyes.store.decisions import DecisionLog
-from foureyes.store.rule_log import RuleLog
 from foureyes.store.sealing import AtRest
+from foureyes.store.shared import Shared
 from foureyes.store.stats import Report
 
 log = logging.getLogger(__name__)
@@ -134,12 +134,12 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, instance: str, registry: RuleRegistry, book: RuleBook,
                  metrics: Metrics, guard: Guard, audit: AuditLog, keys: WireKeys,
                  at_rest: AtRest | None = None, logs: str = "",
-                 shared_rules: RuleLog | None = None) -> None:
+                 shared: Shared | None = None) -> None:
         """`keys`: the cluster's key pair, for the wire to the hosts and the inbox; `at_rest`:
         the keys of the data at rest (personal fields sealed, the audit chain signed); `logs`:
-        what this gateway's own files are named after (default: the instance); `shared_rules`:
-        the rule registry's copy in the shared store (opened), which it then closes."""
-        self.shared_rules = shared_rules
+        what this gateway's own files are named after (default: the instance); `shared`: the
+        rule registry and operator directory in the shared store (opened; closed here)."""
+        self.shared = shared
         self.settings = settings
         self.instance = instance
         self.keys = keys
@@ -231,6 +231,8 @@ class Gateway:
             try:
                 await self.share_rules()
                 self._follow_active_rules()
+                if self.shared is not None:
+                    await self.shared.directory.follow(self.guard.credentials.directory_path)
                 self._follow_directory()
                 register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
                 await self._heartbeat()
@@ -342,8 +344,8 @@ class Gateway:
         self.feed.close()
         await self.stats.close()
         await self.evidence.close()
-        if self.shared_rules is not None:
-            await self.shared_rules.close()
+        if self.shared is not None:
+            await self.shared.close()
 
     async def ask_case(self, case_id: str, message: str, *args: Any) -> Any:
         return await self.peers.case_host(case_id).ask(message, *args)
@@ -504,8 +506,8 @@ class Gateway:
 
     async def share_rules(self) -> None:
         """With a shared store: this registry's writes into it, and its state from it."""
-        if self.shared_rules is not None:
-            await share(self.registry, self.shared_rules)
+        if self.shared is not None:
+            await share(self.registry, self.shared.rules)
 
     def _follow_directory(self) -> None:
         """The bank changed its operator directory: a seat whose operator was disabled, or no

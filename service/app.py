@@ -51,8 +51,8 @@ from foureyes.security.guard import Guard
 from foureyes.service.settings import Settings
 from foureyes.store import backend, layout
 from foureyes.store.audit_log import AuditLog
-from foureyes.store.rule_log import RuleLog
 from foureyes.store.sealing import AtRest
+from foureyes.store.shared import Shared
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
@@ -81,7 +81,7 @@ class Service:
         self.metrics_port = 0
         self._hosts: list[Any] = []
         self._by_name: dict[str, Any] = {}  # shard -> its host, made by this service
-        self._rule_log: RuleLog | None = None  # with a shared store; the gateway closes it
+        self._shared: Shared | None = None  # with a shared store; the gateway closes it
         self.placed: dict[str, str] = {}  # shard database -> the disk it is pinned to
         self.integrity: dict[int, list[str]] = {}  # case shard -> what its chain check found
         self.refused: set[int] = set()
@@ -130,13 +130,14 @@ class Service:
                 "and --operators (the operator directory); see README, Credentials")
         self.credentials = credentials.load(s.data_dir, files)
         registry = RuleRegistry(s.data_dir)
-        if s.database_url:  # the registry's copy every gateway follows: read it first
-            self._rule_log = RuleLog(s.data_dir / "rules.sqlite", backend.opener(s.database_url))
-            await self._rule_log.open()
-            await share(registry, self._rule_log)
+        if s.database_url:  # the copies every gateway follows: read them first
+            self._shared = await Shared.open(s.data_dir, backend.opener(s.database_url))
+            if await self._shared.directory.follow(self.credentials.directory_path):
+                self.credentials.directory.refresh()
+            await share(registry, self._shared.rules)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
-        if self._rule_log is not None:
-            await share(registry, self._rule_log)  # a first start's publish, for the others
+        if self._shared is not None:
+            await share(registry, self._shared.rules)  # a first start's publish, for the others
         if not ray.is_initialized():
             # "local", not None: None joins whatever cluster this machine last ran (Ray's
             # /tmp/ray/ray_current_cluster), even a dead one, and hangs on it
@@ -158,7 +159,7 @@ class Service:
                          backend.opener(s.database_url))
         guard = Guard(self.credentials, audit.record)
         self.gateway = Gateway(s.gateway(), s.instance, registry, book, self.metrics, guard, audit,
-                               self.keys, self.at_rest, logs, self._rule_log)
+                               self.keys, self.at_rest, logs, self._shared)
         await self.gateway.start()
         for shard, findings in self.integrity.items():
             for finding in findings:  # the override is audited, finding by finding
@@ -395,8 +396,8 @@ class Service:
             await self._server.stop(grace=5)
         if getattr(self, "gateway", None) is not None:
             await self.gateway.close()
-        elif self._rule_log is not None:  # the start failed before the gateway took it
-            await self._rule_log.close()
+        elif self._shared is not None:  # the start failed before the gateway took it
+            await self._shared.close()
         if self._http is not None:
             self._http.shutdown()
         self._hosts = list(getattr(self, "_by_name", {}).values())

@@ -139,8 +139,8 @@ def test_serve_join_without_a_ray_address_explains(tmp_path):
 
 async def test_with_postgresql_a_gateway_elsewhere_follows_the_rules_through_the_store(
         start_service, tmp_path, postgres_url):
-    """The joined gateway has a data directory of its own (another machine): the rules come
-    from the shared store, never from its empty directory or the bundled set."""
+    """The joined gateway has a data directory of its own (another machine): the rules and
+    the operators come from the shared store, never from its empty directory's own."""
     keys = tmp_path / "keys"  # the bank's key files, given to both machines
     first = await start_service(data_dir=tmp_path / "a", database_url=postgres_url,
                                 keys_dir=keys)
@@ -157,6 +157,17 @@ async def test_with_postgresql_a_gateway_elsewhere_follows_the_rules_through_the
             async with connect(second) as ch2:
                 d = await pbg.TellerChannelStub(ch2).Authorize(withdrawal("pg-1", "75000"))
                 assert (d.rules_version, d.outcome) == (again.version, pb.NOT_REQUIRED)
+            # an operator enrolled on the first machine signs in at a seat on the other
+            password = enrol(first, "auth-pg", 2, ["cash"])
+            await until(lambda: "auth-pg" in {o.operator_id
+                                              for o in second.credentials.directory.all()},
+                        timeout=15)
+            async with connect(first) as ch1, connect(second) as ch2:
+                seat = await SeatClient(ch2, "seat-pg", "auth-pg", 2, ["cash"],
+                                        password=password).connect()
+                d = await pbg.TellerChannelStub(ch1).Authorize(withdrawal("pg-2", "90000"))
+                assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
+                await seat.close()
         finally:
             await second.stop()
     finally:

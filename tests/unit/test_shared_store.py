@@ -1,13 +1,16 @@
-"""Gateways on different machines follow one rule registry through the shared store
-(store/rule_log.py): a publish, proposal or approval through one is what the others become."""
+"""Gateways on different machines follow one rule registry and one operator directory
+through the shared store (store/rule_log.py, store/directory_log.py): a publish, proposal or
+approval, an operator added or disabled, through one is what the others become."""
 
 from __future__ import annotations
 
 import pytest
-from foureyes.errors import PermissionDenied
+from foureyes.errors import PermissionDenied, Unauthenticated
 from foureyes.gateway.rule_registry import RuleRegistry, share
 from foureyes.rules.book import DEFAULT_RULES
 from foureyes.rules.files import contents
+from foureyes.security.directory import Operator, OperatorDirectory
+from foureyes.store.directory_log import DirectoryLog
 from foureyes.store.rule_log import RuleLog
 
 
@@ -96,3 +99,31 @@ async def test_what_the_store_did_not_take_is_kept_and_not_undone(tmp_path):
         assert b.active_version == p70.version != first.version
     finally:
         await log.close()
+
+
+@pytest.mark.parametrize("store_opener", ["sqlite", "postgresql"], indirect=True)
+async def test_an_operator_change_on_one_machine_reaches_the_other(tmp_path, store_opener):
+    log_a = DirectoryLog(tmp_path / "shared" / "directory.sqlite", store_opener)
+    log_b = DirectoryLog(tmp_path / "shared" / "directory.sqlite", store_opener)
+    await log_a.open()
+    await log_b.open()
+    try:
+        a = OperatorDirectory.create(tmp_path / "a" / "operators.json",
+                                     [(Operator("auth-1", level=2, skills=("cash",)), "pw-1")])
+        b = OperatorDirectory.create(tmp_path / "b" / "operators.json",  # a joining machine's
+                                     [(Operator("demo", level=1), "pw-demo")])  # own start
+        assert not await log_a.follow(a.path)  # the first: the store takes it
+        assert await log_b.follow(b.path)  # the store's version wins a first look
+        assert b.refresh() and [o.operator_id for o in b.all()] == ["auth-1"]
+        assert b.verify_password("auth-1", "pw-1").level == 2
+
+        b.update("auth-1", disabled=True)  # the bank disables them through machine b
+        assert not await log_b.follow(b.path)
+        assert await log_a.follow(a.path)
+        assert a.refresh()
+        with pytest.raises(Unauthenticated):
+            a.active("auth-1")
+        assert not await log_a.follow(a.path) and not await log_b.follow(b.path)  # level
+    finally:
+        await log_a.close()
+        await log_b.close()
