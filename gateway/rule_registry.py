@@ -21,12 +21,14 @@ later start is a proposal like any other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +130,10 @@ class RuleRegistry:
         """Validate, test and activate at once: only for the set the service starts with."""
         return self._activate(self._store(files), comment, by, by, time.time())
 
-    def _store(self, files: dict[str, str]) -> RuleBook:
+    @contextlib.contextmanager
+    def _staged(self, files: dict[str, str]) -> Iterator[Path]:
+        """`files` written to a staging directory beside the versions, removed after (a
+        version is moved in from it whole, or not at all)."""
         if not files:
             raise InvalidRequest("no rule files given")
         bad = sorted(n for n in files if not _FILE_NAME.match(n))
@@ -138,6 +143,12 @@ class RuleRegistry:
         try:
             for name, content in files.items():
                 (staging / name).write_text(content, encoding="utf-8")
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _store(self, files: dict[str, str]) -> RuleBook:
+        with self._staged(files) as staging:
             try:
                 book = RuleBook.load(staging)
                 report = testing.run_tests(book, testing.load_tests(staging, book))
@@ -150,10 +161,8 @@ class RuleRegistry:
                               "test failed: " + "; ".join(problems))
                     for test, problems in report.failed])
             self._move_in(staging, book.version)
-            self.unshared.append(("files", {"version": book.version, "files": files}))
-            return RuleBook.load(self.root / book.version)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        self.unshared.append(("files", {"version": book.version, "files": files}))
+        return RuleBook.load(self.root / book.version)
 
     def _move_in(self, staging: Path, version: str) -> None:
         final = self.root / version
@@ -205,18 +214,10 @@ class RuleRegistry:
 
     def adopt(self, version: str, files: dict[str, str]) -> None:
         """A version published through another gateway (validated and tested there)."""
-        bad = sorted(n for n in files if not _FILE_NAME.match(n))
-        if bad:
-            raise InvalidRequest(f"shared rule set {version}: bad file names {', '.join(bad)}")
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
-        try:
-            for name, content in files.items():
-                (staging / name).write_text(content, encoding="utf-8")
+        with self._staged(files) as staging:
             if RuleBook.load(staging).version != version:
                 raise InvalidRequest(f"shared rule set {version}: its files are another version")
             self._move_in(staging, version)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def follow(self, shared: list[tuple[str, str]]) -> None:
         """Become what the shared log says: its lines missing here appended (in its order),
