@@ -14,6 +14,7 @@ installs it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import statistics
@@ -22,9 +23,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from foureyes.benchmarks.gateways import cpu_seconds
 from foureyes.benchmarks.load import Access, approving_seat, request, summary, waits
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from foureyes.service.client import sign_in
 from foureyes.service.seat_client import SeatClient
 
 SEATS = 50
@@ -49,25 +52,37 @@ def jain(counts: list[int]) -> float:
     return sum(counts) ** 2 / (len(counts) * sum(c * c for c in counts)) if any(counts) else 1.0
 
 
-async def sweep(address: str, seconds: float, review: float, access: Access, seed: int = 7
-                ) -> list[dict[str, Any]]:
+async def sweep(address: str, seconds: float, review: float, access: Access, seed: int = 7,
+                loads: tuple[float, ...] = LOADS, seat_addresses: tuple[str, ...] = (),
+                tokens: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Channels call `address`; seat i connects to seat_addresses[i % len] (none: `address`),
+    with a session from `tokens` if given (else it signs in)."""
     rng = random.Random(seed)
     capacity = SEATS / review
     metadata = access.metadata
-    async with access.channel(address) as channel:
+    async with contextlib.AsyncExitStack() as stack:
+        channel = await stack.enter_async_context(access.channel(address))
+        gateways = [channel if a == address else await stack.enter_async_context(
+            access.channel(a)) for a in seat_addresses or (address,)]
         stub = pbg.TellerChannelStub(channel)
         sent: dict[str, float] = {}
         offered: dict[str, float] = {}
+        first_seat: dict[str, str] = {}  # case → the seat it was first offered to
         tasks: Counter[str] = Counter()
         created: set[str] = set()
         finished: set[str] = set()  # may be told before the channel's answer arrives
         settled = asyncio.Event()  # every case created so far is decided
-        seats = [await access.seat(channel, f"center-{i}", f"center-auth-{i}").connect()
+        seats = [await access.seat(gateways[i % len(gateways)], f"center-{i}",
+                                   f"center-auth-{i}",
+                                   (tokens or {}).get(f"center-auth-{i}", "")).connect()
                  for i in range(SEATS)]
+        gateway_of = {f"center-{i}": i % len(gateways) for i in range(SEATS)}
 
         def seen(seat: SeatClient, event: pb.SeatEvent) -> None:
             kind = event.WhichOneof("body")
-            if kind == "assigned":
+            if kind == "offer":
+                first_seat.setdefault(event.offer.case.case_id, seat.login.seat_id)
+            elif kind == "assigned":
                 tasks[seat.login.seat_id] += 1
             elif kind == "decided":
                 finished.add(event.decided.case_id)
@@ -83,7 +98,7 @@ async def sweep(address: str, seconds: float, review: float, access: Access, see
         workers = [asyncio.create_task(approving_seat(
             s, offered, lambda: rng.expovariate(1 / review), seen)) for s in seats]
         results = []
-        for load in LOADS:
+        for load in loads:
             rate = load * capacity
             sent.clear()
             tasks.clear()
@@ -105,7 +120,11 @@ async def sweep(address: str, seconds: float, review: float, access: Access, see
                 "load": load, "arrival": len(calls) / elapsed, "wait": summary(rate_waits, elapsed),
                 "theory_ms": erlang_c_wait(SEATS, rate, review) * 1000,
                 "mean_ms": statistics.fmean(rate_waits) * 1000 if rate_waits else 0.0,
-                "min_tasks": min(counts), "max_tasks": max(counts), "jain": jain(counts)})
+                "min_tasks": min(counts), "max_tasks": max(counts), "jain": jain(counts),
+                # the same waits by the gateway of the seat the case was first offered to
+                "by_gateway": [summary([offered[c] - t for c, t in sent.items()
+                                        if c in offered and gateway_of[first_seat[c]] == g],
+                                       elapsed) for g in range(len(gateways))]})
             print(f"  load {load:.0%}: done", flush=True)
         for w in workers:
             w.cancel()
@@ -117,6 +136,86 @@ async def sweep(address: str, seconds: float, review: float, access: Access, see
 def sweep_in_child(address: str, seconds: float, review: float, access: Access
                    ) -> list[dict[str, Any]]:
     return asyncio.run(sweep(address, seconds, review, access))
+
+
+# (d2) across two gateways: where the seats connect, the channels always on gateway 1
+PLANS = ("one gateway (baseline)", "seats half on gateway 2", "seats all on gateway 2")
+LOADS2 = (0.5, 0.8, 0.95)
+
+
+async def across_gateways(first: str, second: str, seconds: float, review: float,
+                          access: Access, rounds: int, pids: tuple[int, int]
+                          ) -> list[dict[str, Any]]:
+    """Each plan once a round on the same arrivals (one seed a round), the order reversed every
+    other round (ABC CBA: a drifting machine weighs on each alike). `pids`: the two gateways'
+    processes, whose CPU time each sweep is measured by."""
+    async with access.channel(first) as channel:  # one sign-in each: sessions hold on both
+        tokens = {op: await sign_in(channel, op, pw) for op, pw in access.passwords.items()
+                  if op.startswith("center-auth-")}
+    seat_addresses = dict(zip(PLANS, ((first,), (first, second), (second,)), strict=True))
+    for plan in PLANS:  # warm up, not measured: connections, caches, database pages
+        await sweep(first, min(seconds, 2.0), review, access, seed=1, loads=(0.5,),
+                    seat_addresses=seat_addresses[plan], tokens=tokens)
+    runs = []
+    for r in range(rounds):
+        for plan in PLANS if r % 2 == 0 else PLANS[::-1]:
+            print(f"  round {r + 1}, {plan}", flush=True)
+            before = [cpu_seconds(p) for p in pids]
+            results = await sweep(first, seconds, review, access, seed=7 + r, loads=LOADS2,
+                                  seat_addresses=seat_addresses[plan], tokens=tokens)
+            cpu = [cpu_seconds(p) - b for p, b in zip(pids, before, strict=True)]
+            runs.append({"round": r + 1, "plan": plan, "results": results, "cpu_s": cpu,
+                         "cases": sum(x["wait"]["n"] for x in results)})
+    return runs
+
+
+def across_gateways_in_child(*args: Any) -> list[dict[str, Any]]:
+    return asyncio.run(across_gateways(*args))
+
+
+def across_table(runs: list[dict[str, Any]], review: float) -> str:
+    base = {(run["round"], x["load"]): x["wait"] for run in runs if run["plan"] == PLANS[0]
+            for x in run["results"]}
+    lines = [f"{SEATS} seats, review time exponential with mean {review:g} s (capacity "
+             f"{SEATS / review:.0f} cases/s); channels call gateway 1; ×base: against the "
+             "one-gateway run of the same round and load",
+             f"{'':2}{'plan':<24} {'load':>4} {'offers/s':>8} {'wait p50':>8} {'p99':>7} "
+             f"{'mean':>7} {'M/M/50':>7} {'p50 ×base':>9} {'p99 ×base':>9} {'tasks/seat':>10} "
+             f"{'Jain':>5}  seats on gw 1 / gw 2: p50, p99"]
+
+    def ms(v: float) -> str:
+        return f"{v:4.0f} ms"
+
+    for run in runs:
+        for x in run["results"]:
+            w, b = x["wait"], base[(run["round"], x["load"])]
+            ratio = "" if run["plan"] == PLANS[0] else (
+                f"{w['p50_ms'] / max(b['p50_ms'], 1e-9):8.2f}x {w['p99_ms'] / max(b['p99_ms'], 1e-9):8.2f}x")
+            split = " / ".join(f"{g['p50_ms']:.0f}, {g['p99_ms']:.0f} ms"
+                               for g in x["by_gateway"]) if len(x["by_gateway"]) > 1 else ""
+            lines.append(
+                f"{run['round']:<2}{run['plan']:<24} {x['load']:>4.0%} {w['per_s']:>8.1f} "
+                f"{ms(w['p50_ms']):>8} {ms(w['p99_ms']):>7} {ms(x['mean_ms']):>7} "
+                f"{ms(x['theory_ms']):>7} {ratio:>19} {x['min_tasks']:>4}–{x['max_tasks']:<5} "
+                f"{x['jain']:>5.3f}  {split}")
+        gw1, gw2 = (1000 * c / max(run["cases"], 1) for c in run["cpu_s"])
+        lines.append(f"{'':26}gateway CPU per case: gw 1 {gw1:.2f} ms + gw 2 {gw2:.2f} ms = "
+                     f"{gw1 + gw2:.2f} ms ({run['cases']} cases)")
+    lines.append("over the rounds (median of the per-round ratios; CPU: all cases of the plan)")
+    for plan in PLANS:
+        mine = [run for run in runs if run["plan"] == plan]
+        cpu = [1000 * sum(run["cpu_s"][g] for run in mine) / max(sum(run["cases"] for run in mine), 1)
+               for g in (0, 1)]
+        ratios = []
+        for load in LOADS2:
+            both = [(x["wait"], base[(run["round"], load)]) for run in mine
+                    for x in run["results"] if x["load"] == load]
+            p50 = statistics.median(w["p50_ms"] / max(b["p50_ms"], 1e-9) for w, b in both)
+            p99 = statistics.median(w["p99_ms"] / max(b["p99_ms"], 1e-9) for w, b in both)
+            ratios.append(f"{load:.0%} {p50:.2f}x/{p99:.2f}x")
+        lines.append(f"  {plan:<24} p50/p99 ×base: {', '.join(ratios)}; gateway CPU per case "
+                     f"{cpu[0]:.2f} + {cpu[1]:.2f} = {cpu[0] + cpu[1]:.2f} ms")
+    return "\n".join(lines)
 
 
 def table(results: list[dict[str, Any]], review: float) -> str:
