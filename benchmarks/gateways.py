@@ -23,7 +23,9 @@ class JoinedGateway:
         self.output: list[str] = []
 
     def start(self, timeout: float = 120) -> JoinedGateway:
-        """Started and serving (it printed `ready`), or RuntimeError with what it printed."""
+        """Started and serving (it printed `ready`), or RuntimeError with what it printed.
+        Again after a stop: a new process (on a new port)."""
+        self.address, self.output = "", []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "foureyes.service.cli", "serve", "--join", self.instance,
              "--ray-address", ray.get_runtime_context().gcs_address,
@@ -49,6 +51,10 @@ class JoinedGateway:
             self.stop()
             raise RuntimeError("the joined gateway did not start:\n" + "".join(self.output))
         return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     @property
     def pid(self) -> int:

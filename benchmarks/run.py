@@ -11,7 +11,8 @@
     capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py);
 (d2) seats2: the same center across two gateways (the second one `serve --join` in its own
     process), channels on the first, the seats half or all on the second, interleaved with
-    the one-gateway run as its baseline (`--rounds`; benchmarks/seats.py, gateways.py);
+    the one-gateway run (the second stopped) as its baseline (`--rounds`; benchmarks/seats.py,
+    gateways.py);
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
     the one-seat center (benchmarks/dispatch.py);
 (f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
@@ -33,7 +34,6 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
-import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -94,15 +94,15 @@ def row(label: str, s: dict[str, float], base: float | None = None) -> str:
 
 async def across_gateways(service: Service, data_dir: Path, pool: ProcessPoolExecutor,
                           seconds: float, args: argparse.Namespace, access: Access) -> None:
-    """(d2): a second gateway joins the service as its own process for the scenario's runs."""
-    joined = await asyncio.to_thread(
-        JoinedGateway(service.settings.instance, data_dir, service.settings.keys_path()).start)
+    """(d2): a second gateway joins the service as its own process for the runs that use it."""
+    joined = JoinedGateway(service.settings.instance, data_dir, service.settings.keys_path())
+    loop = asyncio.get_running_loop()
     try:
         print(f"\n(d2) seats across two gateways (the second its own process, `serve --join`), "
               f"{len(seats.LOADS2)} rates, {seconds:.0f} s each, {args.rounds} rounds")
-        runs = await asyncio.get_running_loop().run_in_executor(
-            pool, seats.across_gateways_in_child, service.grpc_address, joined.address, seconds,
-            args.review, access, args.rounds, (os.getpid(), joined.pid))
+        runs = await seats.across_gateways(
+            service.grpc_address, joined, seconds, args.review, access, args.rounds,
+            lambda fn, *a: loop.run_in_executor(pool, fn, *a))
         print(seats.across_table(runs, args.review))
     finally:
         await asyncio.to_thread(joined.stop)
