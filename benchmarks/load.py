@@ -36,10 +36,13 @@ class Access:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
-    def seat(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str) -> SeatClient:
+    def seat(self, channel: grpc.aio.Channel, seat_id: str, operator_id: str, session: str = ""
+             ) -> SeatClient:
+        """`session`: a token the operator has signed in for already (valid on every gateway of
+        the data directory), else it signs in with its password on connecting."""
         password = self.passwords.get(operator_id, "")
         return SeatClient(channel, seat_id, operator_id, 2, ["cash"], password=password,
-                          token="" if password else "unchecked")
+                          token=session or ("" if password else "unchecked"))
 
 
 def enrol(service: Any, groups: tuple[tuple[str, int], ...]) -> dict[str, str]:

@@ -9,6 +9,10 @@
     durable_rules posting the same facts (benchmarks/rules.py);
 (d) seats: 50 seats with random review times under a Poisson flow swept towards their
     capacity, next to an ideal M/M/50 queue; writes a PNG chart (benchmarks/seats.py);
+(d2) seats2: the same center across two gateways (the second one `serve --join` in its own
+    process), channels on the first, the seats half or all on the second, interleaved with
+    the one-gateway run (the second stopped) as its baseline (`--rounds`; benchmarks/seats.py,
+    gateways.py);
 (e) dispatch: the dispatcher's own work per case with 1, 50 and 500 seats logged in, against
     the one-seat center (benchmarks/dispatch.py);
 (f) stats: a generated year of cases; questions from the hourly roll-ups against a full scan
@@ -49,14 +53,15 @@ from foureyes.benchmarks import (
     stats,
     upload,
 )
+from foureyes.benchmarks.gateways import JoinedGateway
 from foureyes.benchmarks.load import Access, enrol, run_in_child
 from foureyes.security.tls import ensure_dev_tls
 from foureyes.service.app import Service
 from foureyes.service.settings import Settings
 
 SEATS = 50
-SCENARIOS = ("rules", "dispatch", "at_rest", "fast", "cases", "seats", "stats", "feed", "upload",
-             "console", "postgres")
+SCENARIOS = ("rules", "dispatch", "at_rest", "fast", "cases", "seats", "seats2", "stats", "feed",
+             "upload", "console", "postgres")
 CASE_RATES = (("100 cases/s offered", 100.0), ("as fast as possible", 0.0))
 
 
@@ -87,6 +92,22 @@ def row(label: str, s: dict[str, float], base: float | None = None) -> str:
     return f"{label:<34} {s['per_s']:9.0f}/s {ratio} p50 {s['p50_ms']:7.2f} ms  p99 {s['p99_ms']:7.2f} ms"
 
 
+async def across_gateways(service: Service, data_dir: Path, pool: ProcessPoolExecutor,
+                          seconds: float, args: argparse.Namespace, access: Access) -> None:
+    """(d2): a second gateway joins the service as its own process for the runs that use it."""
+    joined = JoinedGateway(service.settings.instance, data_dir, service.settings.keys_path())
+    loop = asyncio.get_running_loop()
+    try:
+        print(f"\n(d2) seats across two gateways (the second its own process, `serve --join`), "
+              f"{len(seats.LOADS2)} rates, {seconds:.0f} s each, {args.rounds} rounds")
+        runs = await seats.across_gateways(
+            service.grpc_address, joined, seconds, args.review, access, args.rounds,
+            lambda fn, *a: loop.run_in_executor(pool, fn, *a))
+        print(seats.across_table(runs, args.review))
+    finally:
+        await asyncio.to_thread(joined.stop)
+
+
 async def main(args: argparse.Namespace) -> None:
     seconds, concurrency = args.seconds, args.concurrency
     only = set(args.only or set(SCENARIOS) - {"postgres"})  # postgres needs a server: if asked
@@ -106,7 +127,7 @@ async def main(args: argparse.Namespace) -> None:
     if "upload" in only:
         await upload.main(20, seconds)
         print()
-    if not only & {"fast", "cases", "seats", "console"}:  # none needs the shared service
+    if not only & {"fast", "cases", "seats", "seats2", "console"}:  # none needs the shared service
         return
     # spawn, not fork: gRPC does not survive a fork of a process that has used it
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -166,6 +187,8 @@ async def main(args: argparse.Namespace) -> None:
                     pool, seats.sweep_in_child, service.grpc_address, seconds, args.review, access)
                 print(seats.table(results, args.review))
                 print(seats.chart(results, args.review, args.chart))
+            if "seats2" in only:
+                await across_gateways(service, Path(tmp), pool, seconds, args, access)
             if "console" in only:
                 access.passwords.update(enrol(service, (("mixed-auth", console_seats.SEATS),
                                                         ("console-auth", console_seats.SEATS))))
@@ -188,6 +211,8 @@ if __name__ == "__main__":
                         help="run only this scenario (repeatable; default: all)")
     parser.add_argument("--review", type=float, default=1.0,
                         help="seats: mean review time in seconds (capacity is 50 / review)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="seats2: rounds of the three plans, interleaved")
     parser.add_argument("--chart", type=Path, default=Path("benchmarks/results/seats.png"),
                         help="seats: where to write the PNG chart")
     parser.add_argument("--days", type=int, default=365, help="stats: days of history")
