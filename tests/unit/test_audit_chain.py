@@ -218,3 +218,39 @@ async def test_a_forged_current_state_in_postgresql_is_never_served(dirs, postgr
     assert await store.open_cases() == []
     assert "case C2" in store.tampered[0] and "schema cases_0" in store.tampered[0]
     await store.close()
+
+
+async def test_a_row_read_while_it_is_written_is_never_taken_for_tampered(dirs, store_opener):
+    """The row and the chain entry that vouches for it are read together: read apart (on
+    PostgreSQL two round trips on the read pool), a commit between them made a genuine row
+    look changed outside foureyes."""
+    import asyncio
+
+    data, keys_dir = dirs
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir), store_opener)
+    await store.open()
+    case = Case(spec("R1"))
+    event = case.create()
+    await store.save([(case.to_row(), event)])
+    writing = True
+
+    async def write():
+        nonlocal writing
+        for _ in range(150):  # offered and lapsed: a new version per commit
+            for step in (lambda: case.offer("s1"), lambda: case.offer_lapsed("s1", "timeout")):
+                event = step()
+                await store.save([(case.to_row(), event)])
+        writing = False
+
+    async def read():
+        seen = set()
+        while writing:
+            seen.add((await store.get("R1"))["version"])
+            seen.update(d["version"] for d in (await store.get_many(["R1"])).values())
+            await asyncio.sleep(0)  # on SQLite a look-up never suspends: let the writer on
+        return seen
+
+    _, *seen = await asyncio.gather(write(), read(), read())
+    assert (await store.get("R1"))["version"] == 301
+    assert len(set().union(*seen)) > 10  # the reads did overlap the writes
+    await store.close()
