@@ -21,13 +21,13 @@ from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest, Sealer
 
 SPEC_FIELDS = ("customer_id", "account_masked")
+STATE_FIELDS = ("reason_text",)
+EVENT_FIELDS = ("reason_text", "reason", "note")
 # a case's newest chain entry, joined to its row (`CaseSeal.current`); `subject != ''` lets
 # SQLite use the partial index chain_subject (without it, it scanned the whole chain)
 _ENTRY_COLUMNS = "e.seq, e.version, e.body, e.prev, e.hash, e.mac"
 _ENTRY_JOIN = ("LEFT JOIN chain e ON e.seq = (SELECT seq FROM chain WHERE subject = k.id AND "
                "subject != '' ORDER BY version DESC LIMIT 1)")
-STATE_FIELDS = ("reason_text",)
-EVENT_FIELDS = ("reason_text", "reason", "note")
 
 
 def event_digest(case_id: str, version: int, at: float, kind: str, state: str, data: str) -> str:
