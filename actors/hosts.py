@@ -425,24 +425,29 @@ class CaseHost(_Served):
         await store.open()
         # The chain's tail and every open case's current-state row are checked before the
         # shard serves (recover reads them through the chain): a forged row is never served.
-        # On PostgreSQL only the rows are (the tail's check reads SQLite files).
-        self.findings = [] if self.database_url is not None else [
-            str(f) for f in chain_verify.verify_file(
-                self.path, keys.chain_key, tail=chain_verify.TAIL)]
+        # The tail is read where the store keeps it: the SQLite file, or the shard's schema.
+        try:
+            self.findings = [str(f) for f in await chain_verify.verify_shard(
+                self.path, keys.chain_key, self.database_url, tail=chain_verify.TAIL)]
+        except BaseException:
+            await store.close()
+            raise
         shard = CaseShard(store, _DispatchLink(self.peers), self._publish, self.expire_after,
                           self._push, self.shard_number)
         count = await shard.recover() if not self.findings else 0
         self.findings += store.tampered
+        where = store.db.label  # cases-0.sqlite, or schema cases_0
         if self.findings and not self.at_rest.accept_tampered:
             await store.close()
-            self.refused = (f"{self.path.name} is not served: its audit chain does not verify: "
-                            f"{self.findings[0]} (run `foureyes audit verify`; "
+            verify = "foureyes audit verify" + (" --database-url URL" if self.database_url else "")
+            self.refused = (f"{where} is not served: its audit chain does not verify: "
+                            f"{self.findings[0]} (run `{verify}`; "
                             f"--accept-tampered serves it anyway, audited)")
             log.error("%s", self.refused)
             raise Tampered(self.refused)
         if self.findings:
             log.warning("%s served although its audit chain does not verify "
-                        "(--accept-tampered): %s", self.path.name, "; ".join(self.findings))
+                        "(--accept-tampered): %s", where, "; ".join(self.findings))
             if not count:
                 count = await shard.recover()
         log.info("case host %s: %d open cases recovered", self.path.name, count)

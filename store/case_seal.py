@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from foureyes.errors import NotFound, Tampered
 from foureyes.store.backend import Backend
@@ -22,11 +23,41 @@ from foureyes.store.sealing import AtRest, Sealer
 SPEC_FIELDS = ("customer_id", "account_masked")
 STATE_FIELDS = ("reason_text",)
 EVENT_FIELDS = ("reason_text", "reason", "note")
+# a case's newest chain entry, joined to its row (`CaseSeal.current`); `subject != ''` lets
+# SQLite use the partial index chain_subject (without it, it scanned the whole chain)
+_ENTRY_COLUMNS = "e.seq, e.version, e.body, e.prev, e.hash, e.mac"
+_ENTRY_JOIN = ("LEFT JOIN chain e ON e.seq = (SELECT seq FROM chain WHERE subject = k.id AND "
+               "subject != '' ORDER BY version DESC LIMIT 1)")
 
 
 def event_digest(case_id: str, version: int, at: float, kind: str, state: str, data: str) -> str:
     """The digest a chain entry holds of a `case_events` row (its columns as stored)."""
     return digest(case_id, version, at, kind, state, data)
+
+
+class Entry(NamedTuple):
+    """A case's newest chain entry."""
+
+    seq: int
+    version: int
+    body: str
+    prev: str
+    hash: str
+    mac: str
+
+
+class Current(NamedTuple):
+    """A case's `cases` row, (state, version, open, doc) or None if there is none, and its
+    newest chain entry, None if the chain has none; read together (`CaseSeal.current`)."""
+
+    row: tuple[str, int, int, str] | None
+    entry: Entry | None
+
+
+def _current(r: Sequence[Any]) -> tuple[str, Current]:
+    """(case id, row columns..., entry columns...) as read by `current` and `open_rows`."""
+    return r[0], Current(None if r[4] is None else (r[1], r[2], r[3], r[4]),
+                         None if r[5] is None else Entry(*r[5:11]))
 
 
 class CaseSeal:
@@ -77,35 +108,61 @@ class CaseSeal:
                                            event["state"], data), text_digest(row["doc"])),
                      cid, event["version"])
 
-    async def opened(self, db: Backend, case_id: str, doc_text: str,
-               columns: tuple[str, int, bool] | None = None) -> dict[str, Any]:
-        """The stored document, once the chain vouches for it, with its fields opened."""
-        rows = await db.look_up("SELECT version, body, prev, hash, mac FROM chain WHERE subject = ? "
-                          "ORDER BY version DESC LIMIT 1", (case_id,))
-        if not rows:
+    async def current(self, db: Backend, case_ids: Sequence[str]) -> list[tuple[str, Current]]:
+        """Each case's current-state row with the chain entry that must vouch for it, read in
+        one query, hence one snapshot: read in two (on PostgreSQL, two round trips on the read
+        pool) a commit between them made a genuine row look tampered. A case id without a
+        row comes back with `row` None (`never_chained` says why). A look-up
+        (store/backend.py)."""
+        found: list[tuple[str, Current]] = []
+        for i in range(0, len(case_ids), 500):  # SQLite caps bound parameters per statement
+            chunk = list(case_ids[i:i + 500])
+            # the ids as a table (VALUES names its column column1 in both dialects)
+            keys = ", ".join(["(CAST(? AS TEXT))"] * len(chunk))
+            found += [_current(r) for r in await db.look_up(
+                f"SELECT k.id, c.state, c.version, c.open, c.doc, {_ENTRY_COLUMNS} "
+                f"FROM (SELECT column1 AS id FROM (VALUES {keys}) AS v) k "
+                f"LEFT JOIN cases c ON c.case_id = k.id {_ENTRY_JOIN}", chunk)]
+        return found
+
+    async def open_rows(self, db: Backend) -> list[tuple[str, Current]]:
+        """The open cases' rows, each with its chain entry (one query, see `current`)."""
+        return [_current(r) for r in await db.read(
+            f"SELECT k.id, k.state, k.version, k.open, k.doc, {_ENTRY_COLUMNS} FROM "
+            f"(SELECT case_id AS id, state, version, open, doc FROM cases WHERE open = 1) k "
+            f"{_ENTRY_JOIN}")]
+
+    def opened(self, label: str, case_id: str, current: Current) -> dict[str, Any]:
+        """The stored document of a row `current` read, once the chain entry read with it
+        vouches for it, with its fields opened; `label`: the database, for messages."""
+        row, entry = current
+        if row is None:
+            raise ValueError(f"case {case_id} has no current-state row")
+        if entry is None:
             raise Tampered(f"case {case_id}: its current-state row has no entry in the audit "
-                           f"chain of {db.label} (inserted outside foureyes)")
-        version, body, prev, h, mac = rows[0]
+                           f"chain of {label} (inserted outside foureyes)")
+        state, version, is_open, doc_text = row
         doc = json.loads(doc_text)
-        if columns is not None and columns != (doc["state"], doc["version"], doc["open"]):
+        if (state, version, bool(is_open)) != (doc["state"], doc["version"], doc["open"]):
             doc = {}  # the clear columns were edited: refused below like the document
-        if (link(prev, body) != h or not self.chain.mac_ok(h, mac)
-                or json.loads(body)["d"][1] != text_digest(doc_text)
-                or doc.get("version") != version):
+        if (link(entry.prev, entry.body) != entry.hash
+                or not self.chain.mac_ok(entry.hash, entry.mac)
+                or json.loads(entry.body)["d"][1] != text_digest(doc_text)
+                or doc.get("version") != entry.version):
             raise Tampered(f"case {case_id}: its current-state row does not match the audit "
-                           f"chain of {db.label} (changed outside foureyes); run "
+                           f"chain of {label} (changed outside foureyes); run "
                            f"`foureyes audit verify`")
         doc = self.sealer.open_fields(doc, STATE_FIELDS, case_id)
         doc["spec"] = self.sealer.open_fields(doc["spec"], SPEC_FIELDS, case_id)
         return doc
 
     @staticmethod
-    async def never_chained(db: Backend, case_id: str) -> None:
-        """Raises Tampered if the chain knows the case whose current-state row is missing."""
-        rows = await db.look_up("SELECT MAX(seq) FROM chain WHERE subject = ?", (case_id,))
-        if rows and rows[0][0] is not None:
+    async def never_chained(db: Backend, case_id: str, current: Current) -> None:
+        """Raises Tampered if the chain knows the case whose current-state row is missing
+        (`current`: what `current` read of the case, in the same query)."""
+        if current.entry is not None:
             if isinstance(db, Database) and db.dialect == "sqlite" and await _archived(
-                    db, int(rows[0][0])):
+                    db, current.entry.seq):
                 raise NotFound(f"case {case_id} was archived (retention: `foureyes archive`); "
                                f"it is in {ARCHIVE_DIR}/{db.path.stem}.archive.sqlite")
             raise Tampered(f"case {case_id}: its current-state row was deleted outside "

@@ -94,31 +94,25 @@ class CaseStore:
     async def open_cases(self) -> list[dict[str, Any]]:
         """The open cases the audit chain vouches for; the others are named in `tampered`."""
         docs = []
-        for cid, state, version, is_open, doc in await self.db.read(
-                "SELECT case_id, state, version, open, doc FROM cases WHERE open = 1"):
+        for cid, current in await self.seal.open_rows(self.db):
             try:
-                docs.append(await self.seal.opened(self.db, cid, doc, (state, version, bool(is_open))))
+                docs.append(self.seal.opened(self.db.label, cid, current))
             except Tampered as e:
                 self.tampered.append(str(e))
         return docs
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
-        rows = await self.db.look_up("SELECT doc FROM cases WHERE case_id = ?", (case_id,))
-        if not rows:
-            await self.seal.never_chained(self.db, case_id)  # a deleted row is not "no such case"
+        [(_, current)] = await self.seal.current(self.db, [case_id])
+        if current.row is None:
+            # a deleted row is not "no such case"
+            await self.seal.never_chained(self.db, case_id, current)
             return None
-        return await self.seal.opened(self.db, case_id, rows[0][0])
+        return self.seal.opened(self.db.label, case_id, current)
 
     async def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(case_ids), 500):  # SQLite caps bound parameters per statement
-            chunk = case_ids[i:i + 500]
-            rows = await self.db.look_up(
-                f"SELECT case_id, doc FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",
-                chunk)
-            for cid, doc in rows:
-                found[cid] = await self.seal.opened(self.db, cid, doc)
-        return found
+        return {cid: self.seal.opened(self.db.label, cid, current)
+                for cid, current in await self.seal.current(self.db, case_ids)
+                if current.row is not None}
 
     async def events(self, case_id: str) -> list[dict[str, Any]]:
         rows = await self.db.read(

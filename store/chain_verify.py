@@ -1,7 +1,9 @@
 """`foureyes audit verify`: walk each database's audit chain, the rows it covers and its
 checkpoints, and name the first entry that was changed, deleted, inserted or reordered.
 
-Read with plain sqlite3 (a command-line walk, or a host's check of its tail before it serves).
+One walk for both stores, over a reader of rows (store/chain_rows.py): a SQLite file read
+with plain sqlite3, or a PostgreSQL schema (store/postgres.py); a command-line walk, or a
+host's check of its tail before it serves.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,16 @@ from foureyes.store.chain import (
     link,
     text_digest,
 )
+from foureyes.store.chain_rows import ChainRows, sqlite_rows, unsuspended
 
 TAIL = 200  # entries a host checks before it serves
 
 
 @dataclass(frozen=True)
 class Finding:
-    chain: str  # the database file's stem: cases-0, decisions-<gateway>, audit-<gateway>
+    # the database: its file's stem (cases-0, decisions-<gateway>, audit-<gateway>), or on
+    # PostgreSQL its schema ("schema cases_0")
+    chain: str
     message: str
 
     def __str__(self) -> str:
@@ -83,65 +88,82 @@ def head(path: Path) -> tuple[int, str]:
 
 def verify_file(path: Path, chain_key: bytes, tail: int | None = None,
                 exported: dict[str, Any] | None = None) -> list[Finding]:
-    """Findings, the first break of the chain first; `tail`: only the last entries (a host's
-    check on start); `exported`: a checkpoint file's head for this chain, to compare."""
-    name = path.stem
+    """Findings of a SQLite file (see `verify`), its archives beside it in archive/."""
+    with sqlite_rows(path) as rows:
+        return unsuspended(verify(rows, path.stem, chain_key, tail, exported, path.parent))
+
+
+async def verify(rows: ChainRows, name: str, chain_key: bytes, tail: int | None = None,
+                 exported: dict[str, Any] | None = None, data_dir: Path | None = None
+                 ) -> list[Finding]:
+    """Findings, the first break of the chain first; `name`: the chain's (its checkpoints are
+    signed under it); `tail`: only the last entries (a host's check on start); `exported`: a
+    checkpoint file's head for this chain, to compare; `data_dir`: where the archives its
+    markers name are (None: a store without archives, PostgreSQL)."""
     chain = Chain(name, chain_key)
     found: list[str] = []
-    with _connect(path) as conn:
-        last = conn.execute("SELECT MAX(seq) FROM chain").fetchone()[0] or 0
-        start = max(0, last - tail) if tail is not None else 0
-        prev = GENESIS
-        if start:
-            row = conn.execute("SELECT hash FROM chain WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
-                               (start,)).fetchone()
-            prev = row[0] if row else GENESIS
-        entries = conn.execute("SELECT seq, subject, version, body, prev, hash, mac FROM chain "
-                               "WHERE seq > ? ORDER BY seq", (start,)).fetchall()
-        expected = start + 1
-        hashes: dict[int, str] = {}
-        good: list[tuple[int, dict[str, Any], str, int]] = []
-        for seq, subject, version, body, p, h, mac in entries:
-            if seq != expected:
-                found.append(f"entry {expected}" + (f" to {seq - 1}" if seq - 1 > expected else "")
-                             + f" deleted (entry {seq} follows entry {expected - 1})")
-                break
-            if p != prev:
-                found.append(f"entry {seq} does not follow entry {seq - 1}: reordered, inserted "
-                             f"or replaced")
-                break
-            if link(p, body) != h:
-                found.append(f"entry {seq} changed (its hash does not match its content)")
-                break
-            if not chain.mac_ok(h, mac):
-                found.append(f"entry {seq} not signed by the chain key: inserted or recomputed "
-                             f"outside foureyes")
-                break
-            parsed = json.loads(body)
-            if parsed.get("s", "") != subject or parsed.get("v", 0) != version:
-                found.append(f"entry {seq} changed (its subject or version columns)")
-                break
-            hashes[seq] = h
-            good.append((seq, parsed, subject, version))
-            prev, expected = h, seq + 1
-        found += _checkpoints(conn, name, chain, last, hashes, start, exported)
-        moved, problems = archived_seqs(conn, path.parent)
-        found += problems
-        found += _covered(conn, [g for g in good if g[0] not in moved], full=tail is None)
-    return [Finding(name, m) for m in found]
+    last = (await rows.rows("SELECT MAX(seq) FROM chain"))[0][0] or 0
+    start = max(0, last - tail) if tail is not None else 0
+    prev = GENESIS
+    if start:
+        row = await rows.rows("SELECT hash FROM chain WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
+                              (start,))
+        prev = row[0][0] if row else GENESIS
+    entries = await rows.rows("SELECT seq, subject, version, body, prev, hash, mac FROM chain "
+                              "WHERE seq > ? ORDER BY seq", (start,))
+    expected = start + 1
+    hashes: dict[int, str] = {}
+    good: list[tuple[int, dict[str, Any], str, int]] = []
+    for seq, subject, version, body, p, h, mac in entries:
+        if seq != expected:
+            found.append(f"entry {expected}" + (f" to {seq - 1}" if seq - 1 > expected else "")
+                         + f" deleted (entry {seq} follows entry {expected - 1})")
+            break
+        if p != prev:
+            found.append(f"entry {seq} does not follow entry {seq - 1}: reordered, inserted "
+                         f"or replaced")
+            break
+        if link(p, body) != h:
+            found.append(f"entry {seq} changed (its hash does not match its content)")
+            break
+        if not chain.mac_ok(h, mac):
+            found.append(f"entry {seq} not signed by the chain key: inserted or recomputed "
+                         f"outside foureyes")
+            break
+        parsed = json.loads(body)
+        if parsed.get("s", "") != subject or parsed.get("v", 0) != version:
+            found.append(f"entry {seq} changed (its subject or version columns)")
+            break
+        hashes[seq] = h
+        good.append((seq, parsed, subject, version))
+        prev, expected = h, seq + 1
+    found += await _checkpoints(rows, name, chain, last, hashes, start, exported)
+    moved, problems = await archived_seqs(rows, data_dir)
+    found += problems
+    found += await _covered(rows, [g for g in good if g[0] not in moved], full=tail is None)
+    return [Finding(rows.label, m) for m in found]
 
 
-def archived_seqs(conn: sqlite3.Connection, data_dir: Path) -> tuple[set[int], list[str]]:
+async def head_of(rows: ChainRows) -> tuple[int, str]:
+    row = await rows.rows("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1")
+    return (int(row[0][0]), str(row[0][1])) if row else (0, GENESIS)
+
+
+async def archived_seqs(rows: ChainRows, data_dir: Path | None) -> tuple[set[int], list[str]]:
     """The live entries whose rows the archive markers say were moved, each marker checked
     against the archive it names: its entry and hash there, and the list of entries moved."""
     moved: set[int] = set()
     found: list[str] = []
     cut: dict[str, int] = {}
-    for seq, subject, body in conn.execute(
+    for seq, subject, body in await rows.rows(
             "SELECT seq, subject, body FROM chain WHERE subject LIKE ? ORDER BY seq",
             (ARCHIVE_MARK + "%",)):
         file = subject[len(ARCHIVE_MARK):]
         aseq, ahead, listed = json.loads(body)["d"]
+        if data_dir is None:  # archives are SQLite files (store/archive.py)
+            found.append(f"entry {seq} marks rows moved to archive/{file}, and this store "
+                         f"has no archives (they are SQLite files only)")
+            continue
         path = data_dir / "archive" / Path(file).name
         if not path.exists():
             found.append(f"entry {seq} marks rows moved to archive/{file}, which is missing")
@@ -162,10 +184,11 @@ def archived_seqs(conn: sqlite3.Connection, data_dir: Path) -> tuple[set[int], l
     return moved, found
 
 
-def _checkpoints(conn: sqlite3.Connection, name: str, chain: Chain, last: int,
-                 hashes: dict[int, str], start: int, exported: dict[str, Any] | None) -> list[str]:
+async def _checkpoints(rows: ChainRows, name: str, chain: Chain, last: int,
+                       hashes: dict[int, str], start: int, exported: dict[str, Any] | None
+                       ) -> list[str]:
     found = []
-    marks = [(seq, at, h, mac, "checkpoint") for seq, at, h, mac in conn.execute(
+    marks = [(seq, at, h, mac, "checkpoint") for seq, at, h, mac in await rows.rows(
         "SELECT seq, at, head, mac FROM chain_checkpoints ORDER BY seq")]
     if exported is not None:
         marks.append((exported["seq"], exported.get("at", 0.0), exported["head"], "",
@@ -181,40 +204,37 @@ def _checkpoints(conn: sqlite3.Connection, name: str, chain: Chain, last: int,
     return found
 
 
-def _covered(conn: sqlite3.Connection, entries: list[tuple[int, dict[str, Any], str, int]],
-             full: bool) -> list[str]:
+async def _covered(rows: ChainRows, entries: list[tuple[int, dict[str, Any], str, int]],
+                   full: bool) -> list[str]:
     """The covered rows against the entries that verified."""
     found: list[str] = []
+    tables = await rows.tables()
     cases = {(s, v): (seq, body["d"]) for seq, body, s, v in entries if body["k"] == "case"}
-    if cases or full:
-        found += _cases(conn, cases, full)
+    if (cases or full) and "case_events" in tables:
+        found += await _cases(rows, cases, full)
     for kind, (table, columns) in _ROWS.items():
         mine = [(seq, body["d"][0]) for seq, body, _, _ in entries if body["k"] == kind]
-        if not mine and not full:
+        if (not mine and not full) or table not in tables:
             continue
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
-            continue
-        rows = conn.execute(f"SELECT rowid, {columns} FROM {table} ORDER BY rowid").fetchall()
+        held = await rows.rows(f"SELECT rowid, {columns} FROM {table} ORDER BY rowid")
         if not full:
-            rows = rows[-len(mine):] if mine else []
-        for i in range(max(len(rows), len(mine))):
+            held = held[-len(mine):] if mine else []
+        for i in range(max(len(held), len(mine))):
             if i >= len(mine):
-                found.append(f"{table} row {rows[i][0]} has no chain entry (inserted)")
+                found.append(f"{table} row {held[i][0]} has no chain entry (inserted)")
                 break
-            if i >= len(rows):
+            if i >= len(held):
                 found.append(f"{table} row covered by entry {mine[i][0]} deleted")
                 break
-            if digest(*rows[i][1:]) != mine[i][1]:
-                found.append(f"{table} row {rows[i][0]} (entry {mine[i][0]}) changed, deleted or "
+            if digest(*held[i][1:]) != mine[i][1]:
+                found.append(f"{table} row {held[i][0]} (entry {mine[i][0]}) changed, deleted or "
                              f"inserted before it")
                 break
     return found
 
 
-def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, list[str]]],
-           full: bool) -> list[str]:
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'case_events'").fetchone():
-        return []
+async def _cases(rows: ChainRows, cases: dict[tuple[str, int], tuple[int, list[str]]],
+                 full: bool) -> list[str]:
     found = []
     seen = set()
     # the whole tables, or (a host's tail check) only the rows of the cases in the tail
@@ -223,8 +243,8 @@ def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, lis
     for cid, version in cases:
         newest[cid] = max(newest.get(cid, 0), version)
     where = "" if full else f" WHERE case_id IN ({','.join('?' * len(subjects))})"
-    args = () if full else subjects
-    for cid, version, at, kind, state, data in conn.execute(
+    args: Sequence[str] = () if full else subjects
+    for cid, version, at, kind, state, data in await rows.rows(
             "SELECT case_id, version, at, kind, state, data FROM case_events" + where
             + " ORDER BY rowid", args):
         entry = cases.get((cid, version))
@@ -244,7 +264,7 @@ def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, lis
     for (cid, version), (seq, d) in cases.items():
         if cid not in latest or latest[cid][0] < version:
             latest[cid] = (version, seq, d[1])
-    for cid, state, version_col, open_col, doc in conn.execute(
+    for cid, state, version_col, open_col, doc in await rows.rows(
             "SELECT case_id, state, version, open, doc FROM cases" + where, args):
         if cid not in latest:
             if full:
@@ -257,3 +277,44 @@ def _cases(conn: sqlite3.Connection, cases: dict[tuple[str, int], tuple[int, lis
             found.append(f"cases row of case {cid} changed (entry {seq}, version {version}, "
                          f"holds another state)")
     return found
+
+
+async def verify_shard(path: Path, chain_key: bytes, database_url: str | None,
+                       tail: int | None = None) -> list[Finding]:
+    """A shard's chain wherever its store keeps it: the SQLite file `path`, or (a database
+    URL) the PostgreSQL schema named after its stem."""
+    if database_url is None:
+        return verify_file(path, chain_key, tail)
+    from foureyes.store import postgres  # asyncpg only when asked for
+
+    async with postgres.connected(database_url) as conn, postgres.schema_rows(
+            conn, postgres.schema_name(path.stem)) as rows:
+        return await verify(rows, path.stem, chain_key, tail)
+
+
+@dataclass(frozen=True)
+class Walked:
+    """One chain of a PostgreSQL database, verified."""
+
+    label: str  # schema <name>
+    name: str  # the chain's own name (its file stem on SQLite): checkpoints are keyed by it
+    head: tuple[int, str]
+    findings: list[Finding]
+
+
+async def walk_postgres(database_url: str, chain_key: bytes,
+                        exported: dict[str, dict[str, Any]] | None = None,
+                        heads_only: bool = False) -> list[Walked]:
+    """Every chained schema of the database, each in its own snapshot; `heads_only`: read the
+    heads, verify nothing (a checkpoint's export)."""
+    from foureyes.store import postgres
+
+    out = []
+    async with postgres.connected(database_url) as conn:
+        for schema in await postgres.chained_schemas(conn):
+            async with postgres.schema_rows(conn, schema) as rows:
+                name = await rows.chain_name(chain_key)
+                findings = [] if heads_only else await verify(
+                    rows, name, chain_key, exported=(exported or {}).get(name))
+                out.append(Walked(rows.label, name, await head_of(rows), findings))
+    return out

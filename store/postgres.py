@@ -11,8 +11,10 @@ is a direct call on the loop's connection, here it is a round trip to the server
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import asyncpg
 from foureyes.errors import StoreUnavailable
-from foureyes.store.chain import Chain
+from foureyes.store.chain import Chain, checkpoint_text
 from foureyes.store.database import Database, Statement
 
 _TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA"}
@@ -84,6 +86,14 @@ class PostgresDatabase(Database):
                 await self._writer_conn.execute(
                     f'CREATE SCHEMA IF NOT EXISTS "{self.schema_name}"')
                 await self._writer_conn.execute(pg_schema(self._schema))
+                if self.chain is not None:
+                    # the chain's name signs its checkpoints; the schema's name may not give
+                    # it back (cases-0 and cases_0 are both cases_0), so `audit verify` reads it
+                    await self._writer_conn.execute(
+                        "CREATE TABLE IF NOT EXISTS chain_name (name TEXT NOT NULL)")
+                    await self._writer_conn.execute(
+                        "INSERT INTO chain_name SELECT $1::text WHERE NOT EXISTS "
+                        "(SELECT 1 FROM chain_name)", self.chain.name)
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=3,
                                                    server_settings=settings)
         except (OSError, asyncpg.PostgresError) as e:
@@ -122,6 +132,82 @@ class PostgresDatabase(Database):
         if self._writer_conn is not None:
             await self._writer_conn.close()
             self._writer_conn = None
+
+
+class PostgresRows:
+    """A schema's rows for the chain verifier (store/chain_rows.py), the SQL translated as the
+    stores' is; made by `schema_rows`, inside one snapshot."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.label = f"schema {schema}"
+
+    async def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self.conn.fetch(pg_sql(sql), *args)]
+
+    async def tables(self) -> set[str]:
+        return {r[0] for r in await self.conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+            self.schema)}
+
+    async def chain_name(self, chain_key: bytes) -> str:
+        """The name the chain's checkpoints are signed under: as recorded at open, else (a
+        schema made before it was) the file stem, among those the schema's name may stand
+        for, under which its first checkpoint verifies."""
+        if "chain_name" in await self.tables():
+            row = await self.conn.fetchrow("SELECT name FROM chain_name LIMIT 1")
+            if row is not None:
+                return str(row[0])
+        names = stems(self.schema)
+        first = await self.conn.fetchrow("SELECT seq, at, head, mac FROM chain_checkpoints "
+                                         "ORDER BY seq LIMIT 1")
+        if first is not None:
+            for name in names:
+                if Chain(name, chain_key).mac_ok(
+                        checkpoint_text(name, first[0], first[2], first[1]), first[3]):
+                    return name
+        return names[0]
+
+
+def stems(schema: str) -> list[str]:
+    """The file stems a schema's name may stand for (each "_" was "-" or "_"), the likeliest
+    first: cases_0 -> cases-0."""
+    parts = schema.split("_")
+    if len(parts) > 9:  # never thousands of guesses
+        return [schema.replace("_", "-", 1), schema, schema.replace("_", "-")]
+    out = ["".join(p + s for p, s in zip(parts, (*seps, ""), strict=True))
+           for seps in itertools.product("-_", repeat=len(parts) - 1)]
+    return sorted(out, key=lambda n: (n.count("_") != len(parts) - 2, n.count("_")))
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection, for an auditor's walk or a host's check."""
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError) as e:
+        raise StoreUnavailable(f"PostgreSQL at {_safe(url)}: {e}") from e
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def chained_schemas(conn: asyncpg.Connection) -> list[str]:
+    """The schemas that hold an audit chain (cases_0, decisions_<gateway>, ...)."""
+    return [r[0] for r in await conn.fetch(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'chain' "
+        "AND table_type = 'BASE TABLE' ORDER BY table_schema")]
+
+
+@contextlib.asynccontextmanager
+async def schema_rows(conn: asyncpg.Connection, schema: str) -> AsyncIterator[PostgresRows]:
+    """The schema's rows, read in one repeatable-read transaction: one snapshot, as a walk
+    of a live database needs (else a row committed after the chain was read looks inserted)."""
+    await conn.execute("SELECT set_config('search_path', $1, false)", f'"{schema}"')
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        yield PostgresRows(conn, schema)
 
 
 def _safe(url: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncpg
+import grpc
 import pytest
 from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.integration.conftest import running, seat_of
 from tests.integration.test_end_to_end import withdrawal
@@ -50,3 +52,52 @@ async def test_cases_are_decided_and_kept_through_a_restart_in_postgresql(
         seat = await seat_of(svc, channel, "seat-p2", "auth-p2", 2, ["cash"]).connect()
         assert (await seat.next_of("offer")).offer.case.case_id == left_open.case_id
         await seat.close()
+
+
+async def test_a_shard_whose_postgresql_chain_was_tampered_is_refused_on_start(
+        start_service, tmp_path, postgres_url):
+    """The start-up check of the chain's tail reads the shard's schema: a journal row of a
+    closed case edited in the database (no open case's row is touched, so only that check
+    sees it) makes the shard refuse, unless --accept-tampered, which is audited."""
+    data = tmp_path / "pg"
+    async with running(start_service, data_dir=data, database_url=postgres_url) as (svc,
+                                                                                     channel):
+        teller = pbg.TellerChannelStub(channel)
+        seat = await seat_of(svc, channel, "seat-t", "auth-t", 2, ["cash"]).connect()
+        decided = await teller.Authorize(withdrawal("pg-t", "80000"))
+        seat.accept((await seat.next_of("offer")).offer.case.case_id)
+        assigned = (await seat.next_of("assigned")).assigned.case
+        seat.decide(decided.case_id, assigned.version, pb.REJECT, reason_code="NO")
+        assert (await seat.next_of("decided")).decided.state == pb.REJECTED
+        await seat.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:  # the reviewer's decision rewritten in the journal
+        changed = await conn.execute(
+            "UPDATE cases_0.case_events SET state = 'APPROVED' WHERE case_id = $1 "
+            "AND state = 'REJECTED'", decided.case_id)
+        assert changed == "UPDATE 1"
+    finally:
+        await conn.close()
+
+    async with running(start_service, data_dir=data, database_url=postgres_url) as (svc,
+                                                                                     channel):
+        health = health_pb2_grpc.HealthStub(channel)
+        status = await health.Check(health_pb2.HealthCheckRequest(
+            service="foureyes.shard.cases-0"))
+        assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await anext(aiter(pbg.TellerChannelStub(channel).WatchCase(
+                pb.WatchCaseRequest(case_id=decided.case_id))))
+        assert e.value.code() == grpc.StatusCode.DATA_LOSS
+        assert "schema cases_0 is not served: its audit chain does not verify" in e.value.details()
+        assert f"case {decided.case_id}" in e.value.details()
+
+    async with running(start_service, data_dir=data, database_url=postgres_url,
+                       accept_tampered=True) as (svc, channel):
+        health = health_pb2_grpc.HealthStub(channel)
+        status = await health.Check(health_pb2.HealthCheckRequest(
+            service="foureyes.shard.cases-0"))
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        audit = await svc.gateway.audit.since(0)
+        assert [a for a in audit if a["event"] == "tampered-served"
+                and "schema cases_0" in a["detail"] and decided.case_id in a["detail"]]

@@ -3,6 +3,7 @@ and a forged current-state row is refused, never served. Real SQLite files, real
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import stat
@@ -81,7 +82,9 @@ async def test_an_untouched_directory_verifies_and_files_are_private(dirs, capsy
     assert not keys_dir.is_relative_to(data)
 
 
-@pytest.mark.parametrize("sql, named", [
+# each tampering of the case journal, in SQL both SQLite and PostgreSQL take (column lists:
+# PostgreSQL's tables have their `rowid` as a column), and what `audit verify` names
+TAMPERINGS = [
     # a journal row changed (a reviewer's operator id rewritten)
     (["UPDATE case_events SET data = replace(data, 'auth-1', 'auth-9') WHERE kind = 'review-started' "
       "AND case_id = 'C1'"], "case_events row (case C1, version 3), entry 7, changed"),
@@ -89,12 +92,14 @@ async def test_an_untouched_directory_verifies_and_files_are_private(dirs, capsy
     (["DELETE FROM case_events WHERE case_id = 'C2' AND version = 2"],
      "case_events row (case C2, version 2), entry 10, deleted"),
     # a journal row inserted
-    (["INSERT INTO case_events VALUES ('C0', 5, 9.0, 'approved', 'APPROVED', '{}')"],
+    (["INSERT INTO case_events (case_id, version, at, kind, state, data) "
+      "VALUES ('C0', 5, 9.0, 'approved', 'APPROVED', '{}')"],
      "case_events row (case C0, version 5) has no chain entry (inserted)"),
     # a chain entry changed, then one deleted, one appended, two swapped
     (["UPDATE chain SET body = replace(body, '\"v\":2', '\"v\":3') WHERE seq = 6"], "entry 6 changed"),
     (["DELETE FROM chain WHERE seq = 5"], "entry 5 deleted"),
-    (["INSERT INTO chain SELECT 13, subject, 5, body, hash, hash, mac FROM chain WHERE seq = 12"],
+    (["INSERT INTO chain (seq, subject, version, body, prev, hash, mac) "
+      "SELECT 13, subject, 5, body, hash, hash, mac FROM chain WHERE seq = 12"],
      "entry 13 changed"),
     (["UPDATE chain SET seq = -1 WHERE seq = 3", "UPDATE chain SET seq = 3 WHERE seq = 4",
       "UPDATE chain SET seq = 4 WHERE seq = -1"], "entry 3 does not follow entry 2"),
@@ -104,7 +109,10 @@ async def test_an_untouched_directory_verifies_and_files_are_private(dirs, capsy
     # a current-state row edited: a rejected case made approved
     (["UPDATE cases SET state = 'APPROVED', doc = replace(doc, '\"REJECTED\"', '\"APPROVED\"') "
       "WHERE case_id = 'C1'"], "cases row of case C1 changed"),
-])
+]
+
+
+@pytest.mark.parametrize("sql, named", TAMPERINGS)
 @pytest.mark.parametrize("wal", [False, True])
 async def test_each_tampering_of_the_case_journal_is_named(dirs, capsys, sql, named, wal):
     data, keys_dir = dirs
@@ -218,3 +226,125 @@ async def test_a_forged_current_state_in_postgresql_is_never_served(dirs, postgr
     assert await store.open_cases() == []
     assert "case C2" in store.tampered[0] and "schema cases_0" in store.tampered[0]
     await store.close()
+
+
+async def test_a_row_read_while_it_is_written_is_never_taken_for_tampered(dirs, store_opener):
+    """The row and the chain entry that vouches for it are read together: read apart (on
+    PostgreSQL two round trips on the read pool), a commit between them made a genuine row
+    look changed outside foureyes."""
+    data, keys_dir = dirs
+    store = CaseStore(data / "cases-0.sqlite", AtRest.load(keys_dir), store_opener)
+    await store.open()
+    case = Case(spec("R1"))
+    event = case.create()
+    await store.save([(case.to_row(), event)])
+    writing = True
+
+    async def write():
+        nonlocal writing
+        for _ in range(150):  # offered and lapsed: a new version per commit
+            for step in (lambda: case.offer("s1"), lambda: case.offer_lapsed("s1", "timeout")):
+                event = step()
+                await store.save([(case.to_row(), event)])
+        writing = False
+
+    async def read():
+        seen = set()
+        while writing:
+            seen.add((await store.get("R1"))["version"])
+            seen.update(d["version"] for d in (await store.get_many(["R1"])).values())
+            await asyncio.sleep(0)  # on SQLite a look-up never suspends: let the writer on
+        return seen
+
+    _, *seen = await asyncio.gather(write(), read(), read())
+    assert (await store.get("R1"))["version"] == 301
+    assert len(set().union(*seen)) > 10  # the reads did overlap the writes
+    await store.close()
+
+
+async def pg_edit(url, schema, *sql):
+    """SQL run straight on the shard's schema, as someone with the database's password would."""
+    conn = await asyncpg.connect(url, server_settings={"search_path": schema})
+    try:
+        for statement in sql:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def pg_verify(capsys, data, url, *extra):
+    """`audit verify --database-url` as the auditor runs it (its own asyncio.run: a thread)."""
+    code = await asyncio.to_thread(main, ["audit", "verify", "--data-dir", str(data),
+                                          "--database-url", url, *extra])
+    return code, capsys.readouterr().out
+
+
+async def test_an_untouched_postgresql_store_verifies(dirs, capsys, postgres_url, monkeypatch):
+    data, keys_dir = dirs
+    await fill(data, keys_dir, opener=backend.opener(postgres_url))
+    assert not list(data.glob("*.sqlite"))  # every chain is in PostgreSQL
+    code, out = await pg_verify(capsys, data, postgres_url)
+    assert code == 0, out
+    assert "schema cases_0: ok, 12 entries" in out and "schema decisions_g: ok, 3 entries" in out
+    assert "schema audit_g: ok, 3 entries" in out and "3 chain(s), 0 finding(s)" in out
+    assert "no archives" in out
+    # as `serve` does, the URL is read from FOUREYES_DATABASE_URL too
+    monkeypatch.setenv("FOUREYES_DATABASE_URL", postgres_url)
+    code = await asyncio.to_thread(main, ["audit", "verify", "--data-dir", str(data)])
+    assert code == 0 and "schema cases_0: ok, 12 entries" in capsys.readouterr().out
+    # without the URL nothing is found: the SQLite walk alone reports no chain
+    monkeypatch.delenv("FOUREYES_DATABASE_URL")
+    assert main(["audit", "verify", "--data-dir", str(data)]) == 0
+    assert "0 chain(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sql, named", TAMPERINGS)
+async def test_each_tampering_of_a_postgresql_case_journal_is_named(dirs, capsys, postgres_url,
+                                                                    sql, named):
+    data, keys_dir = dirs
+    await fill(data, keys_dir, opener=backend.opener(postgres_url))
+    await pg_edit(postgres_url, "cases_0", *sql)
+    code, out = await pg_verify(capsys, data, postgres_url)
+    assert code == 1, out
+    assert f"schema cases_0: TAMPERED: {named}" in out, out
+    assert "schema decisions_g: ok" in out and "schema audit_g: ok" in out
+
+
+async def test_postgresql_decision_and_audit_logs_and_checkpoints_are_verified(
+        dirs, capsys, postgres_url, tmp_path):
+    data, keys_dir = dirs
+    opener = backend.opener(postgres_url)
+    await fill(data, keys_dir, cases=1, opener=opener)
+    out_file = tmp_path / "cp.json"
+    code = await asyncio.to_thread(main, ["audit", "checkpoint", "--data-dir", str(data),
+                                          "--database-url", postgres_url, "--out", str(out_file)])
+    assert code == 0
+    cp = json.loads(out_file.read_text())
+    assert cp["chains"]["cases-0"]["seq"] == 4 and cp["chains"]["decisions-g"]["seq"] == 1
+    await fill(data, keys_dir, cases=2, first=1, opener=opener)
+    capsys.readouterr()
+    # a schema made before its chain's name was recorded: the name is found from its stem
+    await pg_edit(postgres_url, "cases_0", "DROP TABLE chain_name")
+    code, out = await pg_verify(capsys, data, postgres_url, "--checkpoint", str(out_file))
+    assert code == 0, out
+    await pg_edit(postgres_url, "decisions_g", "UPDATE decisions SET outcome = 'none' WHERE rowid = 2")
+    await pg_edit(postgres_url, "audit_g", "DELETE FROM audit WHERE rowid = 1")
+    # the case journal rolled back to the exported checkpoint's time, its own checkpoints too:
+    # internally consistent, but not what was exported
+    await pg_edit(postgres_url, "cases_0", "DELETE FROM chain WHERE seq > 3",
+                  "DELETE FROM chain_checkpoints", "DELETE FROM case_events WHERE case_id != 'C0' "
+                  "OR version > 3", "DELETE FROM cases WHERE case_id != 'C0'")
+    code, out = await pg_verify(capsys, data, postgres_url)
+    assert "schema decisions_g: TAMPERED: decisions row 2 (entry 2) changed" in out, out
+    assert "schema audit_g: TAMPERED: audit row 2 (entry 1) changed, deleted or inserted" in out
+    assert "schema cases_0: TAMPERED: cases row of case C0 changed" in out  # its row is v4
+    code, out = await pg_verify(capsys, data, postgres_url, "--checkpoint", str(out_file))
+    assert code == 1
+    assert "schema cases_0: TAMPERED: entries 4 to 4 deleted (exported checkpoint" in out, out
+
+
+async def test_an_unreachable_postgresql_store_is_refused(dirs, capsys):
+    data, keys_dir = dirs
+    AtRest.load(keys_dir)  # the keys, made as a first start makes them
+    code, out = await pg_verify(capsys, data, "postgresql://nobody:secret@127.0.0.1:1/none")
+    assert code == 2 and "refused: PostgreSQL at" in out and "secret" not in out
