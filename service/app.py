@@ -132,7 +132,8 @@ class Service:
         registry = RuleRegistry(s.data_dir)
         if s.database_url:  # the copies every gateway follows: read them first
             self._shared = await Shared.open(s.data_dir, backend.opener(s.database_url))
-            if await self._shared.directory.follow(self.credentials.directory_path):
+            if await self._shared.directory.follow(self.credentials.directory_path,
+                                                   made_now=bool(self.credentials.new_passwords)):
                 self.credentials.directory.refresh()
             await share(registry, self._shared.rules)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs

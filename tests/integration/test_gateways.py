@@ -7,6 +7,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from foureyes.errors import Unavailable
@@ -15,7 +16,7 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.app import Service
 from foureyes.service.seat_client import SeatClient
 
-from tests.integration.conftest import connect, enrol, publish_approved, seat_of
+from tests.integration.conftest import _made_tokens, connect, enrol, publish_approved, seat_of
 from tests.integration.service_process import ServiceProcess
 from tests.integration.test_event_feed import until
 from tests.integration.test_rules_publishing import candidate, files_of, withdrawal
@@ -61,12 +62,17 @@ async def test_a_seat_on_a_joined_gateway_decides_what_a_channel_asked_on_the_fi
         await first.stop()
 
 
-async def decided_through_a_joined_process(first: Service, keys: list[str]) -> None:
+async def decided_through_a_joined_process(first: Service, keys: list[str],
+                                           tmp_path: Path) -> None:
     """`serve --join` as an operator runs it (its own process and Ray driver, its inbox on the
     node's address, the wire keys from the service's hosts): a seat there decides the cases a
-    channel asks for on `first`, which hears the outcome. Stopping it stops no host."""
+    channel asks for on `first`, which hears the outcome; a rule set approved through `first`
+    is in force there within its heartbeat. Stopping it stops no host."""
     password = enrol(first, "auth-p", 2, ["cash"])  # the directory file both gateways read
-    joined = ServiceProcess(first.settings.data_dir, "--join", first.settings.instance).start()
+    url = first.settings.database_url
+    joined = ServiceProcess(first.settings.data_dir, "--join", first.settings.instance,
+                            *(["--database-url", url] if url else [])).start()
+    joined.tokens = _made_tokens(first)  # the channel systems' tokens, shown at first start
     try:
         async with connect(first) as ch1, joined.channel() as ch2:
             teller = pbg.TellerChannelStub(ch1)
@@ -82,10 +88,19 @@ async def decided_through_a_joined_process(first: Service, keys: list[str]) -> N
                 now = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
                 assert now.state == pb.APPROVED
             await seat.close()
+            published = await publish_approved(first, ch1, files_of(candidate(tmp_path, 70000)))
+            on_joined = pbg.TellerChannelStub(ch2)
+            for i in range(100):  # its heartbeat is 2 s
+                d = await on_joined.Authorize(withdrawal(f"{keys[0]}-rules-{i}"))
+                if d.rules_version == published.version:
+                    break
+                await asyncio.sleep(0.1)
+            assert (d.rules_version, d.outcome) == (published.version, pb.NOT_REQUIRED)
         joined.signal(signal.SIGTERM)
         assert await asyncio.to_thread(joined.wait, 60) == 0
         async with connect(first) as ch1:  # the service's hosts still serve
-            later = await pbg.TellerChannelStub(ch1).Authorize(withdrawal(f"{keys[0]}-after"))
+            later = await pbg.TellerChannelStub(ch1).Authorize(
+                withdrawal(f"{keys[0]}-after", "90000"))  # over the new 70,000 too
             assert later.outcome == pb.REQUIRED and later.case_id
     finally:
         if joined.proc is not None and joined.proc.poll() is None:
@@ -96,7 +111,7 @@ async def test_a_gateway_joined_from_its_own_process_serves_a_seat_and_leaves_th
         start_service, tmp_path):
     first = await start_service(data_dir=tmp_path / "data")
     try:
-        await decided_through_a_joined_process(first, ["proc-1"])
+        await decided_through_a_joined_process(first, ["proc-1"], tmp_path)
     finally:
         await first.stop()
 

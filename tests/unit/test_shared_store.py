@@ -113,7 +113,7 @@ async def test_an_operator_change_on_one_machine_reaches_the_other(tmp_path, sto
         b = OperatorDirectory.create(tmp_path / "b" / "operators.json",  # a joining machine's
                                      [(Operator("demo", level=1), "pw-demo")])  # own start
         assert not await log_a.follow(a.path)  # the first: the store takes it
-        assert await log_b.follow(b.path)  # the store's version wins a first look
+        assert await log_b.follow(b.path, made_now=True)  # a directory this start made yields
         assert b.refresh() and [o.operator_id for o in b.all()] == ["auth-1"]
         assert b.verify_password("auth-1", "pw-1").level == 2
 
@@ -124,6 +124,27 @@ async def test_an_operator_change_on_one_machine_reaches_the_other(tmp_path, sto
         with pytest.raises(Unauthenticated):
             a.active("auth-1")
         assert not await log_a.follow(a.path) and not await log_b.follow(b.path)  # level
+    finally:
+        await log_a.close()
+        await log_b.close()
+
+
+async def test_a_change_not_handed_over_yet_is_not_undone_by_a_gateway_joining(tmp_path):
+    """Two gateways on one data directory: an operator added to the file after the first
+    gateway's look survives the second gateway's first look (the file is the newer)."""
+    log_a = DirectoryLog(tmp_path / "directory.sqlite")
+    log_b = DirectoryLog(tmp_path / "directory.sqlite")
+    await log_a.open()
+    await log_b.open()
+    try:
+        shared = OperatorDirectory.create(tmp_path / "data" / "operators.json",
+                                          [(Operator("auth-1", level=1), "pw-1")])
+        await log_a.follow(shared.path)
+        shared.add(Operator("auth-2", level=2), "pw-2")  # before a's next heartbeat
+        assert not await log_b.follow(shared.path)  # b joins: hands the newer file over
+        assert not await log_a.follow(shared.path)
+        assert shared.refresh() is False  # never rewritten under them
+        assert {o.operator_id for o in shared.all()} == {"auth-1", "auth-2"}
     finally:
         await log_a.close()
         await log_b.close()
