@@ -154,7 +154,8 @@ class Gateway:
         self.decisions = DecisionLog(settings.data_dir / f"decisions-{logs}.sqlite", at_rest,
                                      opener)
         # the roll-up of requests by branch asks the rules active now for an outlet's units
-        self.stats = StatsKeeper(settings.data_dir, logs, lambda o: self.book.units_of(o))
+        self.stats = StatsKeeper(settings.data_dir, logs, lambda o: self.book.units_of(o),
+                                 settings.database_url)
         self.evidence = Evidence(settings.evidence, settings.data_dir, audit, lambda: self.book,
                                  opener=opener)
         self.gateway_id = f"gw-{uuid.uuid4().hex[:8]}"

@@ -26,9 +26,9 @@ REFRESH_SECONDS = 10.0
 
 class StatsKeeper:
     def __init__(self, data_dir: Path, instance: str,
-                 units_of: Callable[[str], Sequence[str]]) -> None:
+                 units_of: Callable[[str], Sequence[str]], database_url: str | None = None) -> None:
         self.data_dir = data_dir
-        self.rollup = RollUp(data_dir, units_of)
+        self.rollup = RollUp(data_dir, units_of, database_url)
         self.calls = ApiCalls(data_dir / f"api-{instance}.sqlite")
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +66,6 @@ class StatsKeeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        async with self._lock:
-            self.rollup.close()
+        async with self._lock:  # in a thread as its refreshes: a PostgreSQL reader runs a loop
+            await asyncio.to_thread(self.rollup.close)
         await self.calls.close()

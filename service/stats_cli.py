@@ -9,6 +9,7 @@ import datetime as dt
 import importlib
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,10 @@ def add_parser(sub: Any) -> None:
     source.add_argument("--target", metavar="HOST:PORT",
                         help="ask a running service's StatsService instead (signed in with "
                              "--as, a supervisor or auditor)")
+    p.add_argument("--database-url", default=os.environ.get("FOUREYES_DATABASE_URL"),
+                   help="with --data-dir: the journals are in this PostgreSQL store (`serve "
+                        "--database-url`; env FOUREYES_DATABASE_URL), the figures' cache and "
+                        "the API counts in the data directory")
     p.add_argument("--ca", type=Path, default=DEFAULT_CA,
                    help=f"with --target: the CA the service's certificate is checked against "
                         f"(default {DEFAULT_CA})")
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             report = _ask(args, since, until)
         else:
             report = _read(args.data_dir or DEFAULT_DATA_DIR, since, until, args.by, args.group,
-                           args.top)
+                           args.top, args.database_url)
     except FoureyesError as e:
         print(f"foureyes stats: {e}", file=sys.stderr)
         return 2
@@ -102,20 +107,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(data_dir: Path, since: float, until: float, by: str, group: str, top: int) -> Report:
+def _read(data_dir: Path, since: float, until: float, by: str, group: str, top: int,
+          database_url: str | None = None) -> Report:
     from foureyes.gateway.rule_registry import RuleRegistry
     from foureyes.rules.book import DEFAULT_RULES, RuleBook
     from foureyes.store.rollup import RollUp
     from foureyes.store.stats import check
 
     check(since, until, by, group)
-    if not data_dir.is_dir() or not any(data_dir.glob("cases-*.sqlite")):
+    if not database_url and (not data_dir.is_dir() or not any(data_dir.glob("cases-*.sqlite"))):
         raise InvalidRequest(f"{data_dir} holds no case journals (cases-*.sqlite); name the "
                              "service's data directory with --data-dir, or ask it with --target")
     registry = RuleRegistry(data_dir)
     book = (registry.load(registry.active_version) if registry.active_version
             else RuleBook.load(DEFAULT_RULES))
-    roll = RollUp(data_dir, book.units_of)
+    roll = RollUp(data_dir, book.units_of, database_url)
     try:
         started = time.monotonic()
 

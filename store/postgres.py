@@ -224,3 +224,73 @@ class PostgresOpener:
     def __call__(self, path: Path, schema: str, commit_on_loop: bool = False,
                  chain: Chain | None = None) -> PostgresDatabase:
         return PostgresDatabase(self.url, path, schema, commit_on_loop, chain)
+
+
+_JSON_EXTRACT = re.compile(r"json_extract\((\w+), '\$\.([^']*)'\)")
+
+
+def _json_path(match: re.Match[str]) -> str:
+    """SQLite's json_extract(col, '$.a."b.c"') as PostgreSQL's (col::jsonb #>> '{a,b.c}')."""
+    column, path = match.group(1), match.group(2)
+    keys = re.findall(r'"([^"]*)"|([^.]+)', path)
+    return f"({column}::jsonb #>> '{{{','.join(q or p for q, p in keys)}}}')"
+
+
+class SyncReader:
+    """A schema read by synchronous code (the statistics roll-up, store/rollup.py, which runs
+    in worker threads): sqlite3's `execute(...).fetchall()` over an asyncpg connection on a
+    loop of its own. BEGIN opens one read-only snapshot, as a SQLite read transaction does."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.schema = schema
+        try:
+            self.conn = self.loop.run_until_complete(asyncpg.connect(
+                url, server_settings={**_SETTINGS, "search_path": schema}))
+        except (OSError, asyncpg.PostgresError) as e:
+            self.loop.close()
+            raise StoreUnavailable(f"schema {schema} at {_safe(url)}: {e}") from e
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _Rows:
+        if sql == "BEGIN":
+            sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        if sql in ("COMMIT", "ROLLBACK") or sql.startswith("BEGIN"):
+            self.loop.run_until_complete(self.conn.execute(sql))
+            return _Rows([])
+        translated = pg_sql(_JSON_EXTRACT.sub(_json_path, sql))
+        return _Rows([tuple(r) for r in self.loop.run_until_complete(
+            self.conn.fetch(translated, *args))])
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
+
+
+class _Rows(list[tuple[Any, ...]]):
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self[0] if self else None
+
+
+def journal_schemas(url: str) -> list[str]:
+    """The case journals' and decision logs' schemas in the database, as the statistics
+    read them (the SQLite files' stems: cases-0 is cases_0)."""
+    async def listed() -> list[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT schema_name FROM information_schema.schemata "
+                "WHERE schema_name LIKE 'cases\\_%' OR schema_name LIKE 'decisions\\_%'")
+            return sorted(str(r[0]) for r in rows)
+        finally:
+            await conn.close()
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(listed())
+    except (OSError, asyncpg.PostgresError) as e:
+        raise StoreUnavailable(f"{_safe(url)}: {e}") from e
+    finally:
+        loop.close()

@@ -310,7 +310,7 @@ class JournalReader:
     refreshes of this process. The memory is only a short cut: it is dropped whenever another
     process moved the cursor, and rebuilt from the journal itself."""
 
-    def __init__(self, journal: sqlite3.Connection) -> None:
+    def __init__(self, journal: Any) -> None:  # sqlite3.Connection or postgres.SyncReader
         self.journal = journal
         self.contexts: dict[str, CaseContext] = {}
         self.position = -1  # the cursor the memory is complete up to
@@ -355,14 +355,17 @@ class JournalReader:
 
 class RollUp:
     """Keeps `stats.sqlite` in a data directory up to date with every shard's journal and
-    every gateway's decision log found there."""
+    every gateway's decision log: the files found there, or with `database_url` the schemas
+    of that PostgreSQL database (the figures stay a file: a cache each machine can rebuild)."""
 
-    def __init__(self, data_dir: Path, units_of: UnitsOf | None = None) -> None:
+    def __init__(self, data_dir: Path, units_of: UnitsOf | None = None,
+                 database_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.units_of = units_of
+        self.database_url = database_url
         self.path = data_dir / FILE
         self._conn: sqlite3.Connection | None = None
-        self._readers: dict[str, tuple[sqlite3.Connection, JournalReader | None]] = {}
+        self._readers: dict[str, tuple[Any, JournalReader | None]] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -375,37 +378,49 @@ class RollUp:
             self._conn = conn
         return self._conn
 
-    def sources(self) -> list[Path]:
-        return sorted([*self.data_dir.glob("cases-*.sqlite"),
-                       *self.data_dir.glob("decisions-*.sqlite")])
+    def sources(self) -> list[str]:
+        """The journals and decision logs by name: file names, or PostgreSQL schemas."""
+        if self.database_url:
+            from foureyes.store.postgres import journal_schemas  # asyncpg only when asked for
+
+            return journal_schemas(self.database_url)
+        return sorted([p.name for p in (*self.data_dir.glob("cases-*.sqlite"),
+                                        *self.data_dir.glob("decisions-*.sqlite"))])
 
     def refresh(self, progress: Callable[[str, int], None] | None = None) -> int:
         """Catch up with every source; returns how many journal rows were read."""
         read = 0
-        for path in self.sources():
+        for name in self.sources():
             while True:
-                n = self._refresh_chunk(path)
+                n = self._refresh_chunk(name)
                 read += n
                 if progress and n:
-                    progress(path.name, read)
+                    progress(name, read)
                 if n < CHUNK:
                     break
         return read
 
-    def _reader(self, path: Path) -> tuple[sqlite3.Connection, JournalReader | None]:
-        if path.name not in self._readers:
-            conn = read_only(path)
-            journal = JournalReader(conn) if path.name.startswith("cases-") else None
-            self._readers[path.name] = (conn, journal)
-        return self._readers[path.name]
+    def _reader(self, name: str) -> tuple[Any, JournalReader | None]:
+        """A source's connection (sqlite3's, or store/postgres.py's SyncReader, which answers
+        the same calls) and, for a journal, what remembers its open cases."""
+        if name not in self._readers:
+            if self.database_url:
+                from foureyes.store.postgres import SyncReader
 
-    def _refresh_chunk(self, path: Path) -> int:
-        source_conn, journal = self._reader(path)
+                conn: Any = SyncReader(self.database_url, name)
+            else:
+                conn = read_only(self.data_dir / name)
+            journal = JournalReader(conn) if name.startswith("cases") else None
+            self._readers[name] = (conn, journal)
+        return self._readers[name]
+
+    def _refresh_chunk(self, name: str) -> int:
+        source_conn, journal = self._reader(name)
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT position FROM cursors WHERE source = ?",
-                               (path.name,)).fetchone()
+                               (name,)).fetchone()
             cursor = row[0] if row else 0
             d = Deltas()
             source_conn.execute("BEGIN")  # one snapshot for the rows and their context
@@ -430,7 +445,7 @@ class RollUp:
                 d.write(conn)
                 conn.execute("INSERT INTO cursors (source, position) VALUES (?, ?) ON CONFLICT "
                              "(source) DO UPDATE SET position = excluded.position",
-                             (path.name, rows[-1][0]))
+                             (name, rows[-1][0]))
             conn.execute("COMMIT")
             return len(rows)
         except BaseException:

@@ -124,3 +124,37 @@ async def test_live_requests_cases_seats_and_api_calls_are_counted(service, chan
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["totals"][0]["approved"] == 1 and printed["totals"][0]["requests"] == 2
+
+
+async def test_with_postgresql_the_figures_come_from_the_journals_there(start_service,
+                                                                       postgres_url, capsys):
+    """The journals and decision logs are schemas of the database, not files: the roll-up
+    reads them there (store/postgres.py SyncReader), SQLite's JSON paths translated."""
+    async with running(start_service, database_url=postgres_url) as (svc, channel):
+        teller = pbg.TellerChannelStub(channel)
+        seat = await seat_of(svc, channel, "seat-pg", "auth-pg", 2, ALL_SKILLS).connect()
+        await teller.Authorize(withdrawal("pg-small", "3000"))
+        d = await teller.Authorize(withdrawal("pg-big", "80000"))
+        await seat.next_of("offer")
+        seat.accept(d.case_id)
+        assigned = (await seat.next_of("assigned")).assigned.case
+        seat.decide(d.case_id, assigned.version, pb.APPROVE)
+        await seat.next_of("decided")
+        assert not list(svc.settings.data_dir.glob("cases-*.sqlite"))  # nothing on files
+        now = time.time()
+        (total,) = (await ask(svc, channel, now - 3600, now + 3600, pb.PERIOD_HOUR)).totals
+        assert (total.requests, total.required, total.created, total.approved) == (2, 1, 1, 1)
+        (by_seat,) = (await ask(svc, channel, now - 3600, now + 3600, group="seat")).totals
+        assert (by_seat.group, by_seat.handled) == ("seat-pg", 1)
+        (cash,) = [t for t in (await ask(svc, channel, now - 3600, now + 3600,
+                                         group="code")).totals if t.group == "CASH_WITHDRAWAL"]
+        assert cash.requests == 2  # the decision log's facts, through the translated JSON path
+    for suffix in ("", "-wal", "-shm"):  # the figures' cache gone: rebuilt from the database
+        (svc.settings.data_dir / f"stats.sqlite{suffix}").unlink(missing_ok=True)
+    code = await asyncio.to_thread(cli.main, [  # by `foureyes stats` on the stopped service's
+        "stats", "--data-dir", str(svc.settings.data_dir), "--database-url", postgres_url,
+        "--since", time.strftime("%Y-%m-%d %H:00", time.localtime(now - 3600)), "--by", "hour",
+        "--format", "json"])
+    assert code == 0
+    (printed,) = json.loads(capsys.readouterr().out)["totals"]
+    assert (printed["requests"], printed["approved"]) == (2, 1)
