@@ -26,7 +26,9 @@ did, `seat`.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -366,6 +368,8 @@ class RollUp:
         self.path = data_dir / FILE
         self._conn: sqlite3.Connection | None = None
         self._readers: dict[str, tuple[Any, JournalReader | None]] = {}
+        self._schemas: list[str] = []
+        self._listed_at = -math.inf
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -383,7 +387,11 @@ class RollUp:
         if self.database_url:
             from foureyes.store.postgres import journal_schemas  # asyncpg only when asked for
 
-            return journal_schemas(self.database_url)
+            # listed again once a minute, not on every refresh: a new one comes with a new
+            # gateway's decision log
+            if time.monotonic() - self._listed_at > 60:
+                self._schemas, self._listed_at = journal_schemas(self.database_url), time.monotonic()
+            return self._schemas
         return sorted([p.name for p in (*self.data_dir.glob("cases-*.sqlite"),
                                         *self.data_dir.glob("decisions-*.sqlite"))])
 
