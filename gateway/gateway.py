@@ -186,18 +186,15 @@ class Gateway:
         self._observe = [Batcher(functools.partial(self.peers.link("customers", i).call,
                                                    "observe"))
                          for i in range(s.customer_shards)]
-        try:
-            await self.decisions.open()
-            await self.audit.open()
-            await self.stats.start()
-            await self.evidence.start(self)
-            self.inbox.start()
-            register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
-            await self._heartbeat()
-        except BaseException:
-            with contextlib.suppress(Exception):  # each close skips what never opened
-                await self.close()
-            raise
+        # a failure here is cleaned up by Service.start, which closes the gateway (each close
+        # skips what never opened)
+        await self.decisions.open()
+        await self.audit.open()
+        await self.stats.start()
+        await self.evidence.start(self)
+        self.inbox.start()
+        register_gateway(self.instance, self.gateway_id, self.inbox.endpoint)
+        await self._heartbeat()
         self._tasks.append(asyncio.create_task(self._heartbeats()))
         self._tasks.append(asyncio.create_task(self._checkpoints()))
 

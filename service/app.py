@@ -137,7 +137,7 @@ class Service:
                 self.credentials.directory.refresh()
             await share(registry, self._shared.rules)
         book = self._initial_rules(registry)  # refuse to start on bad rules, before anything runs
-        if self._shared is not None:
+        if self._shared is not None and registry.unshared:
             await share(registry, self._shared.rules)  # a first start's publish, for the others
         if not ray.is_initialized():
             # "local", not None: None joins whatever cluster this machine last ran (Ray's
@@ -401,7 +401,7 @@ class Service:
             await self._shared.close()
         if self._http is not None:
             self._http.shutdown()
-        self._hosts = list(getattr(self, "_by_name", {}).values())
+        self._hosts = list(self._by_name.values())
         await asyncio.gather(*(h.close.remote() for h in self._hosts), return_exceptions=True)
         for h in self._hosts:
             ray.kill(h)

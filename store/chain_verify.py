@@ -81,9 +81,8 @@ def chained_files(data_dir: Path) -> list[Path]:
 
 
 def head(path: Path) -> tuple[int, str]:
-    with _connect(path) as conn:
-        row = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
-    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+    with sqlite_rows(path) as rows:
+        return unsuspended(head_of(rows))
 
 
 def verify_file(path: Path, chain_key: bytes, tail: int | None = None,
