@@ -110,6 +110,16 @@ def seat_of(svc: Service, channel: grpc.aio.Channel, seat_id: str, operator_id: 
                       heartbeats=heartbeats, password=password)
 
 
+async def review(seat: SeatClient, case_id: str, verdict: pb.Verdict = pb.APPROVE,
+                 **reason: str) -> pb.SeatEvent:
+    """The seat is offered `case_id`, accepts it and gives `verdict`: its `decided` event."""
+    assert (await seat.next_of("offer")).offer.case.case_id == case_id
+    seat.accept(case_id)
+    assigned = (await seat.next_of("assigned")).assigned.case
+    seat.decide(case_id, assigned.version, verdict, **reason)
+    return await seat.next_of("decided")
+
+
 async def operator_session(svc: Service, channel: grpc.aio.Channel, operator_id: str,
                            *roles: str) -> grpc.CallCredentials:
     return session(await sign_in(channel, operator_id, enrol(svc, operator_id, roles=roles)))

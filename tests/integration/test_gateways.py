@@ -16,7 +16,14 @@ from foureyes.protos import foureyes_pb2_grpc as pbg
 from foureyes.service.app import Service
 from foureyes.service.seat_client import SeatClient
 
-from tests.integration.conftest import _made_tokens, connect, enrol, publish_approved, seat_of
+from tests.integration.conftest import (
+    _made_tokens,
+    connect,
+    enrol,
+    publish_approved,
+    review,
+    seat_of,
+)
 from tests.integration.service_process import ServiceProcess
 from tests.integration.test_event_feed import until
 from tests.integration.test_rules_publishing import candidate, files_of, withdrawal
@@ -39,12 +46,7 @@ async def test_a_seat_on_a_joined_gateway_decides_what_a_channel_asked_on_the_fi
             d = await teller.Authorize(withdrawal("join-1"))
             assert d.case_id
             watch = teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id))
-            offer = await seat.next_of("offer")  # the dispatcher pushed it to the other gateway
-            assert offer.offer.case.case_id == d.case_id
-            seat.accept(d.case_id)
-            assigned = (await seat.next_of("assigned")).assigned.case
-            seat.decide(d.case_id, assigned.version, pb.APPROVE)
-            await seat.next_of("decided")
+            await review(seat, d.case_id)  # the dispatcher pushed the offer to the other gateway
             async with asyncio.timeout(30):  # the channel hears it on its own gateway
                 async for update in watch:
                     if update.state == pb.APPROVED:
@@ -80,11 +82,7 @@ async def decided_through_a_joined_process(first: Service, keys: list[str],
                                     password=password).connect()
             for key in keys:
                 d = await teller.Authorize(withdrawal(key))
-                assert (await seat.next_of("offer")).offer.case.case_id == d.case_id
-                seat.accept(d.case_id)
-                assigned = (await seat.next_of("assigned")).assigned.case
-                seat.decide(d.case_id, assigned.version, pb.APPROVE)
-                await seat.next_of("decided")
+                await review(seat, d.case_id)
                 now = await teller.WatchCase(pb.WatchCaseRequest(case_id=d.case_id)).read()
                 assert now.state == pb.APPROVED
             await seat.close()

@@ -9,7 +9,7 @@ from foureyes.protos import foureyes_pb2 as pb
 from foureyes.protos import foureyes_pb2_grpc as pbg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.integration.conftest import running, seat_of
+from tests.integration.conftest import review, running, seat_of
 from tests.integration.test_end_to_end import withdrawal
 
 pytestmark = pytest.mark.integration
@@ -65,10 +65,8 @@ async def test_a_shard_whose_postgresql_chain_was_tampered_is_refused_on_start(
         teller = pbg.TellerChannelStub(channel)
         seat = await seat_of(svc, channel, "seat-t", "auth-t", 2, ["cash"]).connect()
         decided = await teller.Authorize(withdrawal("pg-t", "80000"))
-        seat.accept((await seat.next_of("offer")).offer.case.case_id)
-        assigned = (await seat.next_of("assigned")).assigned.case
-        seat.decide(decided.case_id, assigned.version, pb.REJECT, reason_code="NO")
-        assert (await seat.next_of("decided")).decided.state == pb.REJECTED
+        assert (await review(seat, decided.case_id, pb.REJECT, reason_code="NO")
+                ).decided.state == pb.REJECTED
         await seat.close()
     conn = await asyncpg.connect(postgres_url)
     try:  # the reviewer's decision rewritten in the journal

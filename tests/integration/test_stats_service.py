@@ -15,7 +15,14 @@ from foureyes.service import cli
 from foureyes.store.rollup import MEASURES
 from foureyes.tests import stats_history as h
 
-from tests.integration.conftest import ALL_SKILLS, enrol, operator_session, running, seat_of
+from tests.integration.conftest import (
+    ALL_SKILLS,
+    enrol,
+    operator_session,
+    review,
+    running,
+    seat_of,
+)
 
 pytestmark = pytest.mark.integration
 END = h.START + h.DAYS * 86400
@@ -135,11 +142,7 @@ async def test_with_postgresql_the_figures_come_from_the_journals_there(start_se
         seat = await seat_of(svc, channel, "seat-pg", "auth-pg", 2, ALL_SKILLS).connect()
         await teller.Authorize(withdrawal("pg-small", "3000"))
         d = await teller.Authorize(withdrawal("pg-big", "80000"))
-        await seat.next_of("offer")
-        seat.accept(d.case_id)
-        assigned = (await seat.next_of("assigned")).assigned.case
-        seat.decide(d.case_id, assigned.version, pb.APPROVE)
-        await seat.next_of("decided")
+        await review(seat, d.case_id)
         assert not list(svc.settings.data_dir.glob("cases-*.sqlite"))  # nothing on files
         now = time.time()
         (total,) = (await ask(svc, channel, now - 3600, now + 3600, pb.PERIOD_HOUR)).totals
