@@ -24,12 +24,7 @@ async def test_cases_are_decided_and_kept_through_a_restart_in_postgresql(
         seat = await seat_of(svc, channel, "seat-p", "auth-p", 2, ["cash"]).connect()
         decided_one = await teller.Authorize(withdrawal("pg-1", "80000"))
         assert decided_one.outcome == pb.REQUIRED
-        offer = (await seat.next_of("offer")).offer.case
-        assert offer.case_id == decided_one.case_id
-        seat.accept(offer.case_id)
-        assigned = (await seat.next_of("assigned")).assigned.case
-        seat.decide(offer.case_id, assigned.version, pb.APPROVE)
-        assert (await seat.next_of("decided")).decided.state == pb.APPROVED
+        assert (await review(seat, decided_one.case_id)).decided.state == pb.APPROVED
         await seat.close()
         left_open = await teller.Authorize(withdrawal("pg-2", "70000"))
     # nothing of the cases went to SQLite files; they are in the shards' schemas
