@@ -47,46 +47,58 @@ DISPATCHER = "dispatcher"
 GATEWAY_FRESH_SECONDS = 30.0  # a registered gateway not heard of for longer is gone
 
 
+def _kv_put(key: bytes, entry: dict[str, Any]) -> None:
+    """Ray has no public key-value store; its internal one (in the GCS, which outlives any
+    host) is what Ray Serve keeps its own state in."""
+    from ray.experimental import internal_kv
+
+    internal_kv._internal_kv_put(key, json.dumps(entry).encode(), overwrite=True,
+                                 namespace="foureyes")
+
+
+def _kv_del(key: bytes) -> None:
+    from ray.experimental import internal_kv
+
+    with contextlib.suppress(Exception):  # Ray may be going down with the service
+        internal_kv._internal_kv_del(key, namespace="foureyes")
+
+
+def _kv_entries(prefix: bytes) -> dict[str, dict[str, Any]]:
+    """The entries under `prefix`, by the rest of their key."""
+    from ray.experimental import internal_kv
+
+    found: dict[str, dict[str, Any]] = {}
+    for key in internal_kv._internal_kv_list(prefix, namespace="foureyes"):
+        raw = internal_kv._internal_kv_get(key, namespace="foureyes")
+        if raw is not None:
+            found[key[len(prefix):].decode()] = json.loads(raw)
+    return found
+
+
 def _gateway_key(instance: str, gateway_id: str = "") -> bytes:
     return f"foureyes/{instance}/gateways/{gateway_id}".encode()
 
 
 def register_gateway(instance: str, gateway_id: str, endpoint: str) -> None:
-    """Where a gateway's inbox is, kept in Ray's GCS (which outlives any host): a restarted
-    host attaches to every gateway before its first commit, so the events and pushes of its
-    recovery reach them instead of waiting for their next heartbeat. Ray has no public
-    key-value store; its internal one is what Ray Serve keeps its own state in."""
-    from ray.experimental import internal_kv
-
-    internal_kv._internal_kv_put(_gateway_key(instance, gateway_id),
-                                 json.dumps({"endpoint": endpoint, "at": time.time()}).encode(),
-                                 overwrite=True, namespace="foureyes")
+    """Where a gateway's inbox is: a restarted host attaches to every gateway before its
+    first commit, so the events and pushes of its recovery reach them instead of waiting for
+    their next heartbeat."""
+    _kv_put(_gateway_key(instance, gateway_id), {"endpoint": endpoint, "at": time.time()})
 
 
 def unregister_gateway(instance: str, gateway_id: str) -> None:
-    from ray.experimental import internal_kv
-
-    with contextlib.suppress(Exception):  # Ray may be going down with the service
-        internal_kv._internal_kv_del(_gateway_key(instance, gateway_id), namespace="foureyes")
+    _kv_del(_gateway_key(instance, gateway_id))
 
 
 def registered_gateways(instance: str) -> dict[str, str]:
     """gateway id -> inbox endpoint, of the gateways heard of recently."""
-    from ray.experimental import internal_kv
-
-    found: dict[str, str] = {}
-    prefix = _gateway_key(instance)
     try:
-        for key in internal_kv._internal_kv_list(prefix, namespace="foureyes"):
-            raw = internal_kv._internal_kv_get(key, namespace="foureyes")
-            if raw is None:
-                continue
-            entry = json.loads(raw)
-            if time.time() - entry["at"] < GATEWAY_FRESH_SECONDS:
-                found[key[len(prefix):].decode()] = entry["endpoint"]
+        return {gateway_id: entry["endpoint"]
+                for gateway_id, entry in _kv_entries(_gateway_key(instance)).items()
+                if time.time() - entry["at"] < GATEWAY_FRESH_SECONDS}
     except Exception:  # without it the gateways' next heartbeat attaches them
         log.warning("could not read the registered gateways", exc_info=True)
-    return found
+        return {}
 
 
 def _service_key(instance: str = "") -> bytes:
@@ -95,33 +107,18 @@ def _service_key(instance: str = "") -> bytes:
 
 def register_service(instance: str, case_shards: int, customer_shards: int) -> None:
     """A service whose hosts are up, for gateways that join it (`serve --join`)."""
-    from ray.experimental import internal_kv
-
-    internal_kv._internal_kv_put(
-        _service_key(instance), json.dumps({"case_shards": case_shards,
-                                            "customer_shards": customer_shards}).encode(),
-        overwrite=True, namespace="foureyes")
+    _kv_put(_service_key(instance), {"case_shards": case_shards,
+                                     "customer_shards": customer_shards})
 
 
 def unregister_service(instance: str) -> None:
-    from ray.experimental import internal_kv
-
-    with contextlib.suppress(Exception):  # Ray may be going down with the service
-        internal_kv._internal_kv_del(_service_key(instance), namespace="foureyes")
+    _kv_del(_service_key(instance))
 
 
 def running_services() -> dict[str, tuple[int, int]]:
     """instance -> (case shards, customer shards), of the services running in this Ray."""
-    from ray.experimental import internal_kv
-
-    prefix = _service_key()
-    found: dict[str, tuple[int, int]] = {}
-    for key in internal_kv._internal_kv_list(prefix, namespace="foureyes"):
-        raw = internal_kv._internal_kv_get(key, namespace="foureyes")
-        if raw is not None:
-            entry = json.loads(raw)
-            found[key[len(prefix):].decode()] = (entry["case_shards"], entry["customer_shards"])
-    return found
+    return {instance: (entry["case_shards"], entry["customer_shards"])
+            for instance, entry in _kv_entries(_service_key()).items()}
 
 
 HOST_OPTIONS: dict[str, Any] = {
