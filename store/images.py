@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from foureyes.store.backend import Opener, sqlite
-from foureyes.store.database import Statement
+from foureyes.store.database import Database, Statement
 from foureyes.store.sealing import AtRest, Sealer
 
 READ_CHUNK = 256 * 1024
@@ -274,6 +274,8 @@ class ImageIndex:
                         (self.sealer.seal(c), self.sealer.blind(self.sealer.open(c)), i))
                        for i, c in clear]
         await self.db.write(statements)
+        if clear and isinstance(self.db, Database):  # no clear id left in free pages or WAL
+            await self.db.compact()
 
     async def close(self) -> None:
         await self.db.close()
