@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from foureyes.errors import NotFound, Tampered
 from foureyes.store.backend import Backend
-from foureyes.store.chain import Chain, Cover, digest, link, text_digest
+from foureyes.store.chain import Chain, Cover, digest, json_text, link, text_digest
 from foureyes.store.database import Database
 from foureyes.store.sealing import AtRest, Sealer
 
@@ -84,14 +84,14 @@ class CaseSeal:
             # Case.to_row writes '{"spec": <spec>, <state...>}': only the state is new
             state = self.sealer.seal_fields(json.loads("{" + text[len(known[0]):]),
                                             STATE_FIELDS, cid)
-            doc_text = known[1] + json.dumps(state, ensure_ascii=False)[1:]
+            doc_text = known[1] + json_text(state)[1:]
         else:
             doc = json.loads(text)
-            spec_text = json.dumps(doc.pop("spec"), ensure_ascii=False)
+            spec_text = json_text(doc.pop("spec"))
             spec = self.sealer.seal_fields(json.loads(spec_text), SPEC_FIELDS, cid)
-            sealed_spec = json.dumps(spec, ensure_ascii=False)
+            sealed_spec = json_text(spec)
             doc = self.sealer.seal_fields(doc, STATE_FIELDS, cid)
-            doc_text = f'{{"spec": {sealed_spec}, ' + json.dumps(doc, ensure_ascii=False)[1:]
+            doc_text = f'{{"spec": {sealed_spec}, ' + json_text(doc)[1:]
             if text.startswith(f'{{"spec": {spec_text}, '):
                 if len(self._specs) > 100_000:  # open cases are far fewer; never unbounded
                     self._specs.clear()
@@ -103,7 +103,7 @@ class CaseSeal:
     @staticmethod
     def cover(row: dict[str, Any], event: dict[str, Any]) -> Cover:
         cid = row["case_id"]
-        data = json.dumps(event.get("data", {}), ensure_ascii=False)  # as CaseStore stores it
+        data = json_text(event.get("data", {}))  # as CaseStore stores it
         return Cover("case", (event_digest(cid, event["version"], event["at"], event["kind"],
                                            event["state"], data), text_digest(row["doc"])),
                      cid, event["version"])

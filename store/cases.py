@@ -18,6 +18,7 @@ from typing import Any
 from foureyes.errors import Tampered
 from foureyes.store.backend import Opener, sqlite
 from foureyes.store.case_seal import CaseSeal
+from foureyes.store.chain import json_text
 from foureyes.store.database import Statement
 from foureyes.store.sealing import AtRest
 
@@ -79,7 +80,7 @@ class CaseStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (event.get("seq"), row["case_id"], event["version"], event["at"], event["kind"],
                  event["state"],
-                 json.dumps(event.get("data", {}), ensure_ascii=False)),
+                 json_text(event.get("data", {}))),
             ))
             statements.append((
                 "INSERT INTO cases (case_id, state, version, open, updated_at, doc) "

@@ -8,7 +8,7 @@ from typing import Any
 
 from foureyes.store.backend import Opener, sqlite
 from foureyes.store.behind import WrittenBehind
-from foureyes.store.chain import Chain
+from foureyes.store.chain import Chain, json_text
 from foureyes.store.sealing import AtRest
 
 # Facts kept clear: they name no person, and the statistics read them with json_extract
@@ -61,7 +61,7 @@ class DecisionLog(WrittenBehind):
                case_id: str, rules_version: str, fired: list[str], facts: dict[str, Any]) -> None:
         self.append((at, channel, self.sealer.seal(request_key), outcome, scene, case_id,
                      rules_version, json.dumps(fired),
-                     json.dumps(self._sealed(facts), ensure_ascii=False)))
+                     json_text(self._sealed(facts))))
 
     async def since(self, start: float, end: float = float("inf")) -> list[dict[str, Any]]:
         rows = await self.db.read(
