@@ -1,4 +1,4 @@
-"""`foureyes audit verify|checkpoint` and `foureyes keys rotate`: what an auditor and a key
+"""`foureyes audit verify|checkpoint` and `foureyes keys rotate|wrap`: what an auditor and a key
 custodian run against a data directory, or a PostgreSQL store (--database-url), while the
 service runs or is stopped."""
 
@@ -54,6 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     r = ks.add_parser("rotate", help="add a data key: new rows are encrypted under it (running "
                                      "hosts pick it up within seconds), old rows stay readable")
     dirs(r)
+    w = ks.add_parser("wrap", help=f"wrap the key files still in clear with the key-encryption "
+                                   f"key that the command in {keys.KEK_COMMAND} prints (the "
+                                   "bank's KMS or HSM client); the service, its hosts and these "
+                                   "commands then need that variable set to read them")
+    dirs(w)
 
 
 def _keys_dir(args: argparse.Namespace) -> Path:
@@ -62,6 +67,11 @@ def _keys_dir(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.command == "keys" and args.keys_command == "wrap":
+            wrapped = keys.wrap(_keys_dir(args))
+            print(f"{len(wrapped)} key file(s) wrapped in {_keys_dir(args)}"
+                  + (f": {', '.join(wrapped)}" if wrapped else " (all were wrapped already)"))
+            return 0
         if args.command == "keys":
             new = keys.rotate(_keys_dir(args))
             print(f"data key {new} added in {_keys_dir(args)}; new rows are encrypted under it")
