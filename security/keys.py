@@ -68,22 +68,23 @@ def _kek_command() -> str:
 @functools.cache
 def _kek(command: str) -> bytes:
     """The key-encryption key `command` prints; asked once per process (a failure is not
-    remembered: the next read asks again)."""
+    remembered: the next read asks again). Messages never repeat the command: it may carry a
+    credential of the KMS."""
     try:
         done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30,
                               check=False)
     except (OSError, ValueError, subprocess.TimeoutExpired) as e:
-        raise KeyFileError(f"{KEK_COMMAND} ({command!r}) did not run: {e}") from e
+        raise KeyFileError(f"{KEK_COMMAND} did not run: {e}") from e
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or [""])[-1][:200]
-        raise KeyFileError(f"{KEK_COMMAND} ({command!r}) failed with exit {done.returncode}: "
+        raise KeyFileError(f"{KEK_COMMAND} failed with exit {done.returncode}: "
                            f"{why}")
     try:
         kek = bytes.fromhex(done.stdout.strip())
     except ValueError:
         kek = b""
     if len(kek) != 32:
-        raise KeyFileError(f"{KEK_COMMAND} ({command!r}) must print a 32-byte key as 64 hex "
+        raise KeyFileError(f"{KEK_COMMAND} must print a 32-byte key as 64 hex "
                            "digits")
     return kek
 
