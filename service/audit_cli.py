@@ -49,15 +49,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     c.add_argument("--out", type=Path, required=True, help="the file to write (JSON)")
     k = sub.add_parser("keys", help="the keys of the data at rest",
                        description="Keys live outside the data directory, in <data-dir>.keys "
-                                   "(or --keys-dir), mode 0600.")
+                                   "(or --keys-dir), mode 0600; wrapped by a KMS key when "
+                                   f"{keys.KEK_COMMAND} is set.")
     ks = k.add_subparsers(dest="keys_command", required=True)
     r = ks.add_parser("rotate", help="add a data key: new rows are encrypted under it (running "
                                      "hosts pick it up within seconds), old rows stay readable")
     dirs(r)
-    w = ks.add_parser("wrap", help=f"wrap the key files still in clear with the key-encryption "
-                                   f"key that the command in {keys.KEK_COMMAND} prints (the "
-                                   "bank's KMS or HSM client); the service, its hosts and these "
-                                   "commands then need that variable set to read them")
+    wrap_help = (f"wrap the key files still in clear with the key-encryption key that the "
+                 f"command in {keys.KEK_COMMAND} prints (the bank's KMS or HSM client, 64 hex "
+                 "digits on its output); the service, its hosts and these commands then need "
+                 "that variable set to read them")
+    w = ks.add_parser("wrap", help=wrap_help, description=wrap_help[0].upper() + wrap_help[1:] + ".")
     dirs(w)
 
 
